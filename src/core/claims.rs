@@ -1,0 +1,187 @@
+//! The registered claims jwtedge judges, their types, and the claim checks of SPEC §4 in its
+//! order: every UNAUTHORISED check before expiry, so `expired` means "good, merely aged out".
+
+use serde::de::{self, Deserializer, IgnoredAny, Visitor};
+use serde::Deserialize;
+
+use super::{Reason, VerifyOptions};
+
+/// Registered claims, type-checked: a wrong type makes the token `malformed`.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(default)]
+pub struct Claims {
+    pub iss: Option<String>,
+    pub sub: Option<String>,
+    pub aud: Option<Audience>,
+    pub exp: Option<f64>,
+    pub nbf: Option<f64>,
+    pub iat: Option<f64>,
+    pub jti: Option<StringCheck>,
+    pub sid: Option<StringCheck>,
+}
+
+/// `aud`: one string or an array of strings (RFC 7519 §4.1.3).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum Audience {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Audience {
+    fn contains_any(&self, wanted: &[String]) -> bool {
+        match self {
+            Audience::One(a) => wanted.iter().any(|w| w == a),
+            Audience::Many(list) => list.iter().any(|a| wanted.iter().any(|w| w == a)),
+        }
+    }
+}
+
+/// Checks that a claim is a string without keeping it (the caller reads it from the JSON).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StringCheck;
+
+impl<'de> Deserialize<'de> for StringCheck {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = StringCheck;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<StringCheck, E> {
+                Ok(StringCheck)
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+impl Claims {
+    /// Parses a claims set (already depth-checked). `None` when it is not a JSON object or a
+    /// registered claim has the wrong type.
+    pub fn parse(json: &str) -> Option<Claims> {
+        if !json.trim_start().starts_with('{') {
+            return None;
+        }
+        let claims: Claims = serde_json::from_str(json).ok()?;
+        let finite = |v: Option<f64>| v.is_none_or(f64::is_finite);
+        (finite(claims.exp) && finite(claims.nbf) && finite(claims.iat)).then_some(claims)
+    }
+
+    /// The claim checks, after the signature has been verified. `now` is in seconds.
+    pub fn check(&self, claims_json: &str, opts: &VerifyOptions, now: f64) -> Result<(), Reason> {
+        let Some(exp) = self.exp else {
+            return Err(Reason::MissingClaim);
+        };
+        if !opts.required_claims.is_empty() && !has_claims(claims_json, &opts.required_claims) {
+            return Err(Reason::MissingClaim);
+        }
+        if let Some(issuers) = &opts.issuer {
+            if !self.iss.as_ref().is_some_and(|iss| issuers.contains(iss)) {
+                return Err(Reason::InvalidIssuer);
+            }
+        }
+        if let Some(audiences) = &opts.audience {
+            if !self
+                .aud
+                .as_ref()
+                .is_some_and(|aud| aud.contains_any(audiences))
+            {
+                return Err(Reason::InvalidAudience);
+            }
+        }
+        let leeway = opts.leeway_seconds;
+        if self.nbf.is_some_and(|nbf| nbf > now + leeway) {
+            return Err(Reason::NotYetValid);
+        }
+        if exp <= now - leeway {
+            return Err(Reason::Expired);
+        }
+        Ok(())
+    }
+}
+
+/// True when every name in `required` is a top-level member of the claims object.
+fn has_claims(claims_json: &str, required: &[String]) -> bool {
+    let Ok(members) =
+        serde_json::from_str::<std::collections::BTreeMap<String, IgnoredAny>>(claims_json)
+    else {
+        return false;
+    };
+    required.iter().all(|name| members.contains_key(name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(json: &str, opts: &VerifyOptions, now: f64) -> Result<(), Reason> {
+        Claims::parse(json)
+            .ok_or(Reason::Malformed)?
+            .check(json, opts, now)
+    }
+
+    #[test]
+    fn types_are_checked() {
+        assert!(Claims::parse(r#"{"exp":"1"}"#).is_none());
+        assert!(Claims::parse(r#"{"exp":1,"iss":5}"#).is_none());
+        assert!(Claims::parse(r#"{"exp":1,"aud":[1]}"#).is_none());
+        assert!(Claims::parse(r#"{"exp":1,"jti":{}}"#).is_none());
+        assert!(
+            Claims::parse(r#"{"exp":1,"exp":2}"#).is_none(),
+            "duplicate claim"
+        );
+        assert!(Claims::parse(r#"[1]"#).is_none());
+        assert!(Claims::parse(r#"{"exp":1e999}"#).is_none());
+        let c = Claims::parse(r#"{"exp":1.5,"aud":["a","b"],"custom":{"x":[1]}}"#).unwrap();
+        assert_eq!(c.exp, Some(1.5));
+    }
+
+    #[test]
+    fn order_and_boundaries() {
+        let o = VerifyOptions {
+            issuer: Some(vec!["i".into()]),
+            audience: Some(vec!["api".into()]),
+            leeway_seconds: 5.0,
+            ..VerifyOptions::default()
+        };
+        let good = r#"{"iss":"i","aud":"api","exp":100}"#;
+        assert_eq!(check(good, &o, 104.9), Ok(()));
+        assert_eq!(check(good, &o, 105.0), Err(Reason::Expired));
+        assert_eq!(
+            check(r#"{"iss":"i","aud":"api"}"#, &o, 0.0),
+            Err(Reason::MissingClaim)
+        );
+        // An expired token with a wrong issuer is unauthorised, not "try refresh".
+        assert_eq!(
+            check(r#"{"iss":"x","aud":"api","exp":1}"#, &o, 500.0),
+            Err(Reason::InvalidIssuer)
+        );
+        assert_eq!(
+            check(r#"{"iss":"i","aud":["x"],"exp":1}"#, &o, 500.0),
+            Err(Reason::InvalidAudience)
+        );
+        assert_eq!(
+            check(r#"{"iss":"i","exp":1000}"#, &o, 500.0),
+            Err(Reason::InvalidAudience)
+        );
+        let nbf = r#"{"iss":"i","aud":"api","exp":1000,"nbf":110}"#;
+        assert_eq!(check(nbf, &o, 105.0), Ok(()));
+        assert_eq!(check(nbf, &o, 104.0), Err(Reason::NotYetValid));
+        // iat in the future is not judged.
+        assert_eq!(
+            check(r#"{"iss":"i","aud":"api","exp":1000,"iat":9999}"#, &o, 1.0),
+            Ok(())
+        );
+        let req = VerifyOptions {
+            required_claims: vec!["sid".into()],
+            ..o.clone()
+        };
+        assert_eq!(check(good, &req, 1.0), Err(Reason::MissingClaim));
+        assert_eq!(
+            check(r#"{"iss":"i","aud":"api","exp":100,"sid":"s"}"#, &req, 1.0),
+            Ok(())
+        );
+    }
+}

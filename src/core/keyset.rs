@@ -1,0 +1,335 @@
+//! A keyset ready for verification: JWKS parsed within limits, unsupported keys skipped, key
+//! material decoded once (HMAC state precomputed, Ed25519 points decompressed) so the hot path
+//! only looks keys up (SPEC §3, §5 limits).
+
+use ed25519_dalek::VerifyingKey;
+use hmac::{Hmac, Mac};
+use serde::Deserialize;
+use sha2::Sha256;
+
+use super::{b64url_decode, exceeds_depth, Algorithm, Jwk, KeyNeed, Reason, MAX_JSON_DEPTH};
+
+pub type HmacSha256 = Hmac<Sha256>;
+
+/// RFC 7518 §3.2: an HS256 key must be at least as long as the hash output.
+const MIN_HMAC_KEY_BYTES: usize = 32;
+
+/// Why a JWKS document was rejected. Rejection keeps the previous keyset in use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeysetError {
+    TooLarge,
+    TooManyKeys,
+    NotJson,
+    NotAKeyset,
+    NoUsableKey,
+}
+
+impl KeysetError {
+    pub const fn code(self) -> &'static str {
+        match self {
+            KeysetError::TooLarge => "keyset_too_large",
+            KeysetError::TooManyKeys => "keyset_too_many_keys",
+            KeysetError::NotJson => "keyset_not_json",
+            KeysetError::NotAKeyset => "keyset_not_a_jwks",
+            KeysetError::NoUsableKey => "keyset_no_usable_key",
+        }
+    }
+}
+
+impl std::fmt::Display for KeysetError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeysetLimits {
+    pub max_bytes: usize,
+    pub max_keys: usize,
+}
+
+impl Default for KeysetLimits {
+    fn default() -> Self {
+        KeysetLimits {
+            max_bytes: 64 * 1024,
+            max_keys: 100,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub(crate) enum KeyMaterial {
+    Hmac(Box<HmacSha256>),
+    Ed25519(VerifyingKey),
+}
+
+/// One usable verification key.
+#[derive(Clone)]
+pub struct VerifyKey {
+    pub kid: Option<String>,
+    pub alg: Algorithm,
+    pub(crate) material: KeyMaterial,
+}
+
+impl std::fmt::Debug for VerifyKey {
+    // Never print key material: HMAC keys are secrets.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VerifyKey")
+            .field("kid", &self.kid)
+            .field("alg", &self.alg)
+            .finish_non_exhaustive()
+    }
+}
+
+impl VerifyKey {
+    /// Builds a key from a JWK, or `None` when the JWK is of a kind jwtedge does not verify with
+    /// (RSA, EC, X25519, encryption keys…) or its material is unusable.
+    pub fn from_jwk(jwk: &Jwk) -> Option<VerifyKey> {
+        if jwk.use_.as_deref().is_some_and(|u| u != "sig") {
+            return None;
+        }
+        let implied = match (jwk.kty.as_str(), jwk.crv.as_deref()) {
+            ("OKP", Some("Ed25519")) => Algorithm::EdDsa,
+            ("oct", _) => Algorithm::Hs256,
+            _ => return None,
+        };
+        let alg = match jwk.alg.as_deref() {
+            None => implied,
+            Some(name) => Algorithm::from_name(name).filter(|a| *a == implied)?,
+        };
+        let material = match alg {
+            Algorithm::EdDsa => {
+                let x = b64url_decode(jwk.x.as_deref()?.as_bytes())?;
+                let bytes: [u8; 32] = x.as_slice().try_into().ok()?;
+                KeyMaterial::Ed25519(VerifyingKey::from_bytes(&bytes).ok()?)
+            }
+            Algorithm::Hs256 => {
+                let k = b64url_decode(jwk.k.as_deref()?.as_bytes())?;
+                if k.len() < MIN_HMAC_KEY_BYTES {
+                    return None;
+                }
+                KeyMaterial::Hmac(Box::new(HmacSha256::new_from_slice(&k).ok()?))
+            }
+        };
+        Some(VerifyKey {
+            kid: jwk.kid.clone(),
+            alg,
+            material,
+        })
+    }
+
+    /// Checks `signature` over `signing_input`. HMAC compares in constant time; Ed25519 uses
+    /// strict verification (no malleable signatures, no weak keys).
+    pub fn verify_signature(&self, signing_input: &[u8], signature: &[u8]) -> bool {
+        match &self.material {
+            KeyMaterial::Hmac(mac) => {
+                let mut mac = (**mac).clone();
+                mac.update(signing_input);
+                mac.verify_slice(signature).is_ok()
+            }
+            KeyMaterial::Ed25519(key) => match ed25519_dalek::Signature::from_slice(signature) {
+                Ok(sig) => key.verify_strict(signing_input, &sig).is_ok(),
+                Err(_) => false,
+            },
+        }
+    }
+}
+
+/// The usable keys of one JWKS document.
+#[derive(Clone, Debug, Default)]
+pub struct Keyset {
+    keys: Vec<VerifyKey>,
+}
+
+#[derive(Deserialize)]
+struct RawJwks {
+    keys: Vec<serde_json::Value>,
+}
+
+impl Keyset {
+    pub fn from_keys(keys: Vec<VerifyKey>) -> Keyset {
+        Keyset { keys }
+    }
+
+    /// Parses a JWKS document within `limits`. Keys of unsupported kinds are skipped (a
+    /// third-party JWKS still loads); a document with keys but none usable is rejected, since
+    /// swapping it in would fail every token.
+    pub fn from_jwks_json(json: &[u8], limits: KeysetLimits) -> Result<Keyset, KeysetError> {
+        if json.len() > limits.max_bytes {
+            return Err(KeysetError::TooLarge);
+        }
+        if exceeds_depth(json, MAX_JSON_DEPTH) {
+            return Err(KeysetError::NotJson);
+        }
+        let value: serde_json::Value =
+            serde_json::from_slice(json).map_err(|_| KeysetError::NotJson)?;
+        let raw: RawJwks = serde_json::from_value(value).map_err(|_| KeysetError::NotAKeyset)?;
+        if raw.keys.len() > limits.max_keys {
+            return Err(KeysetError::TooManyKeys);
+        }
+        let listed = raw.keys.len();
+        let keys: Vec<VerifyKey> = raw
+            .keys
+            .into_iter()
+            .filter_map(|v| serde_json::from_value::<Jwk>(v).ok())
+            .filter_map(|jwk| VerifyKey::from_jwk(&jwk))
+            .collect();
+        if keys.is_empty() && listed > 0 {
+            return Err(KeysetError::NoUsableKey);
+        }
+        Ok(Keyset { keys })
+    }
+
+    pub fn keys(&self) -> &[VerifyKey] {
+        &self.keys
+    }
+
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// True when a token needing `need` would find a key here (used by the cache to decide
+    /// whether an unknown `kid` justifies a refetch).
+    pub fn has(&self, need: &KeyNeed<'_>) -> bool {
+        match need {
+            KeyNeed::Kid(kid, _) => self.keys.iter().any(|k| k.kid.as_deref() == Some(kid)),
+            KeyNeed::OnlyKeyFor(_) => true,
+        }
+    }
+
+    /// Key selection (SPEC §3). With a `kid`: the key of that kid whose `alg` matches, else
+    /// `unsupported_algorithm` if the kid exists with another alg, else `unknown_key`. Without a
+    /// `kid`: the one key of the token's alg, else `malformed`.
+    pub fn find(&self, need: &KeyNeed<'_>) -> Result<&VerifyKey, Reason> {
+        match *need {
+            KeyNeed::Kid(kid, alg) => {
+                let mut kid_seen = false;
+                for key in &self.keys {
+                    if key.kid.as_deref() == Some(kid) {
+                        if key.alg == alg {
+                            return Ok(key);
+                        }
+                        kid_seen = true;
+                    }
+                }
+                Err(if kid_seen {
+                    Reason::UnsupportedAlgorithm
+                } else {
+                    Reason::UnknownKey
+                })
+            }
+            KeyNeed::OnlyKeyFor(alg) => {
+                let mut found = self.keys.iter().filter(|k| k.alg == alg);
+                match (found.next(), found.next()) {
+                    (Some(key), None) => Ok(key),
+                    _ => Err(Reason::Malformed),
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ED_X: &str = "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"; // RFC 8037 A.2
+
+    fn parse(json: &str) -> Result<Keyset, KeysetError> {
+        Keyset::from_jwks_json(json.as_bytes(), KeysetLimits::default())
+    }
+
+    #[test]
+    fn skips_unsupported_kinds_and_infers_alg() {
+        let json = format!(
+            r#"{{"keys":[{{"kty":"RSA","n":"abc","e":"AQAB","kid":"r"}},
+                {{"kty":"OKP","crv":"X25519","x":"{ED_X}","kid":"x"}},
+                {{"kty":"OKP","crv":"Ed25519","x":"{ED_X}","kid":"e"}},
+                {{"kty":"oct","k":"{}","kid":"h"}},
+                {{"kty":"oct","k":"c2hvcnQ","kid":"short"}},
+                {{"kty":"oct","k":"{}","kid":"enc","use":"enc"}},
+                {{"kty":"EC","kid":5}}]}}"#,
+            "A".repeat(43),
+            "A".repeat(43)
+        );
+        let ks = parse(&json).unwrap();
+        let kids: Vec<_> = ks
+            .keys()
+            .iter()
+            .map(|k| (k.kid.clone().unwrap(), k.alg))
+            .collect();
+        assert_eq!(
+            kids,
+            vec![
+                ("e".into(), Algorithm::EdDsa),
+                ("h".into(), Algorithm::Hs256)
+            ]
+        );
+    }
+
+    #[test]
+    fn rejects_garbage_and_limits() {
+        assert_eq!(parse("not json").unwrap_err(), KeysetError::NotJson);
+        assert_eq!(
+            parse(r#"{"nokeys":[]}"#).unwrap_err(),
+            KeysetError::NotAKeyset
+        );
+        assert_eq!(parse(r#"[1,2]"#).unwrap_err(), KeysetError::NotAKeyset);
+        assert_eq!(
+            parse(r#"{"keys":[{"kty":"RSA"}]}"#).unwrap_err(),
+            KeysetError::NoUsableKey
+        );
+        assert!(parse(r#"{"keys":[]}"#).unwrap().is_empty());
+        let many = format!(
+            r#"{{"keys":[{}]}}"#,
+            vec![format!(r#"{{"kty":"OKP","crv":"Ed25519","x":"{ED_X}"}}"#); 101].join(",")
+        );
+        assert_eq!(parse(&many).unwrap_err(), KeysetError::TooManyKeys);
+        let big = format!(r#"{{"keys":[],"pad":"{}"}}"#, "a".repeat(70_000));
+        assert_eq!(parse(&big).unwrap_err(), KeysetError::TooLarge);
+        let deep = format!(r#"{{"keys":[],"x":{}{}}}"#, "[".repeat(40), "]".repeat(40));
+        assert_eq!(parse(&deep).unwrap_err(), KeysetError::NotJson);
+    }
+
+    #[test]
+    fn alg_must_match_kind() {
+        let json =
+            format!(r#"{{"keys":[{{"kty":"OKP","crv":"Ed25519","x":"{ED_X}","alg":"HS256"}}]}}"#);
+        assert_eq!(parse(&json).unwrap_err(), KeysetError::NoUsableKey);
+    }
+
+    #[test]
+    fn find_by_kid_and_without() {
+        let json = format!(
+            r#"{{"keys":[{{"kty":"OKP","crv":"Ed25519","x":"{ED_X}","kid":"a"}},
+                {{"kty":"oct","k":"{}","kid":"b"}}]}}"#,
+            "Q".repeat(43)
+        );
+        let ks = parse(&json).unwrap();
+        assert!(ks.find(&KeyNeed::Kid("a", Algorithm::EdDsa)).is_ok());
+        assert_eq!(
+            ks.find(&KeyNeed::Kid("a", Algorithm::Hs256)).unwrap_err(),
+            Reason::UnsupportedAlgorithm
+        );
+        assert_eq!(
+            ks.find(&KeyNeed::Kid("zz", Algorithm::Hs256)).unwrap_err(),
+            Reason::UnknownKey
+        );
+        assert!(ks.find(&KeyNeed::OnlyKeyFor(Algorithm::Hs256)).is_ok());
+        let two = format!(
+            r#"{{"keys":[{{"kty":"oct","k":"{0}","kid":"a"}},{{"kty":"oct","k":"{0}","kid":"b"}}]}}"#,
+            "Q".repeat(43)
+        );
+        assert_eq!(
+            parse(&two)
+                .unwrap()
+                .find(&KeyNeed::OnlyKeyFor(Algorithm::Hs256))
+                .unwrap_err(),
+            Reason::Malformed
+        );
+    }
+}

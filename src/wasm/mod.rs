@@ -1,0 +1,1 @@
+//! The JavaScript adapter (SPEC §6).

@@ -9,6 +9,8 @@ pub mod core;
 
 #[cfg(target_arch = "wasm32")]
 mod wasm;
+#[cfg(target_arch = "wasm32")]
+pub use wasm::{verify_with_keyset, Verifier};
 
 pub use crate::core::{
     verify, Algorithm, Claims, Jwk, Jwks, Keyset, KeysetError, Outcome, Reason, Status,

@@ -1,1 +1,12 @@
-//! The JavaScript adapter (SPEC §6).
+//! The JavaScript adapter (SPEC §6): options in, fetch out, outcome back. Everything that decides
+//! anything lives in `crate::core`; this layer only converts values and drives I/O.
+//! Nothing here may panic: a wasm panic aborts the whole isolate.
+
+mod options;
+mod outcome;
+mod runtime;
+mod verifier;
+mod verify_with_keyset;
+
+pub use verifier::Verifier;
+pub use verify_with_keyset::verify_with_keyset;

@@ -1,0 +1,77 @@
+// Runtime glue for the wasm verifier: the only I/O it does. Written against the globals that
+// Cloudflare Workers, browsers and Node >= 18 share (fetch, AbortController, setTimeout), with no
+// `window` assumption. Imported by src/wasm/runtime.rs.
+
+// Fetches the keyset with a timeout and a body cap. Never rejects: failures are data, so the
+// Rust side always gets a result to feed the cache policy.
+export async function fetchKeyset(url, authorization, etag, timeoutMs, maxBytes) {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), timeoutMs);
+  try {
+    const headers = { accept: "application/jwk-set+json, application/json" };
+    if (authorization) headers.authorization = authorization;
+    if (etag) headers["if-none-match"] = etag;
+    const res = await fetch(url, { headers, signal: controller.signal });
+    const h = (name) => res.headers.get(name);
+    const declared = Number(h("content-length"));
+    if (declared > maxBytes) {
+      await res.body?.cancel().catch(() => {});
+      return { kind: "too_large" };
+    }
+    let body = new Uint8Array(0);
+    if (res.status === 200) {
+      body = await readCapped(res, maxBytes);
+      if (body === null) return { kind: "too_large" };
+    } else {
+      await res.body?.cancel().catch(() => {});
+    }
+    return { kind: "http", status: res.status, body, cacheControl: h("cache-control"), etag: h("etag") };
+  } catch {
+    return { kind: "failed" };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+// Reads a body, giving up (null) as soon as it passes maxBytes.
+async function readCapped(res, maxBytes) {
+  if (!res.body) return new Uint8Array(await res.arrayBuffer());
+  const reader = res.body.getReader();
+  const chunks = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > maxBytes) {
+      await reader.cancel().catch(() => {});
+      return null;
+    }
+    chunks.push(value);
+  }
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const c of chunks) {
+    out.set(c, offset);
+    offset += c.byteLength;
+  }
+  return out;
+}
+
+// Resolves when `promise` settles or after `ms`, whichever is first. On Workers a promise
+// started by another request may never settle for this one (SPEC §5): waiters must not hang.
+export function settledOrTimeout(promise, ms) {
+  let timer;
+  const timeout = new Promise((resolve) => {
+    timer = setTimeout(resolve, ms);
+  });
+  return Promise.race([promise.then(() => {}, () => {}), timeout]).finally(() => clearTimeout(timer));
+}
+
+export function okOutcome(claimsJson, kid, alg) {
+  return { status: "OK", claims: JSON.parse(claimsJson), kid, alg };
+}
+
+export function rejectedOutcome(status, reason) {
+  return { status, reason };
+}

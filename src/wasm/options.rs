@@ -1,0 +1,188 @@
+//! Reading the JavaScript options object (SPEC §6). Every option is checked at construction: an
+//! unknown name or a wrong type throws a `TypeError` that names the option.
+
+use js_sys::{Array, Object, Reflect, TypeError};
+use wasm_bindgen::{JsCast, JsValue};
+
+use crate::core::cache::CacheConfig;
+use crate::core::{Algorithm, KeysetLimits, TypeExpectation, VerifyOptions};
+
+/// Verification options shared by `Verifier` and `verifyWithKeyset`.
+pub const VERIFY_OPTIONS: &[&str] = &[
+    "issuer",
+    "audience",
+    "algorithms",
+    "leewaySeconds",
+    "tokenType",
+    "requiredClaims",
+    "maxTokenBytes",
+];
+
+/// Options of `Verifier` only.
+pub const VERIFIER_OPTIONS: &[&str] = &[
+    "keysetUrl",
+    "keysetAuthorization",
+    "cooldownSeconds",
+    "maxStaleSeconds",
+    "fetchTimeoutSeconds",
+    "minFreshSeconds",
+    "maxFreshSeconds",
+    "defaultFreshSeconds",
+    "maxKeysetBytes",
+    "maxKeys",
+];
+
+/// Ten years: larger durations are certainly mistakes.
+const MAX_SECONDS: f64 = 315_360_000.0;
+
+pub fn type_error(option: &str, expected: &str) -> JsValue {
+    TypeError::new(&format!("jwtedge: option \"{option}\" must be {expected}")).into()
+}
+
+/// A validated options object.
+pub struct Options {
+    object: Option<Object>,
+}
+
+impl Options {
+    /// Checks that `value` is an object (or undefined) whose every own key is in one of `allowed`.
+    pub fn new(value: &JsValue, allowed: &[&[&str]]) -> Result<Options, JsValue> {
+        if value.is_undefined() || value.is_null() {
+            return Ok(Options { object: None });
+        }
+        if !value.is_object() || Array::is_array(value) {
+            return Err(TypeError::new("jwtedge: options must be an object").into());
+        }
+        let object: Object = value.clone().unchecked_into();
+        for key in Object::keys(&object).iter() {
+            let name = key.as_string().unwrap_or_default();
+            if !allowed.iter().any(|set| set.contains(&name.as_str())) {
+                return Err(TypeError::new(&format!("jwtedge: unknown option \"{name}\"")).into());
+            }
+        }
+        Ok(Options {
+            object: Some(object),
+        })
+    }
+
+    /// The value of `name`, `None` when absent or undefined.
+    fn get(&self, name: &str) -> Result<Option<JsValue>, JsValue> {
+        let Some(object) = &self.object else {
+            return Ok(None);
+        };
+        let value = Reflect::get(object, &JsValue::from_str(name))
+            .map_err(|_| type_error(name, "readable"))?;
+        Ok((!value.is_undefined()).then_some(value))
+    }
+
+    pub fn string(&self, name: &str) -> Result<Option<String>, JsValue> {
+        match self.get(name)? {
+            None => Ok(None),
+            Some(v) => v
+                .as_string()
+                .filter(|s| !s.is_empty())
+                .map(Some)
+                .ok_or_else(|| type_error(name, "a non-empty string")),
+        }
+    }
+
+    /// A string or a non-empty array of strings.
+    pub fn strings(&self, name: &str) -> Result<Option<Vec<String>>, JsValue> {
+        let expected = "a string or a non-empty array of strings";
+        let Some(v) = self.get(name)? else {
+            return Ok(None);
+        };
+        if let Some(s) = v.as_string() {
+            return Ok(Some(vec![s]));
+        }
+        if !Array::is_array(&v) {
+            return Err(type_error(name, expected));
+        }
+        let list: Vec<String> = Array::from(&v)
+            .iter()
+            .map(|item| item.as_string().ok_or_else(|| type_error(name, expected)))
+            .collect::<Result<_, _>>()?;
+        if list.is_empty() {
+            return Err(type_error(name, expected));
+        }
+        Ok(Some(list))
+    }
+
+    /// A finite number in `[min, max]`.
+    pub fn number(&self, name: &str, min: f64, max: f64) -> Result<Option<f64>, JsValue> {
+        match self.get(name)? {
+            None => Ok(None),
+            Some(v) => v
+                .as_f64()
+                .filter(|n| n.is_finite() && *n >= min && *n <= max)
+                .map(Some)
+                .ok_or_else(|| type_error(name, &format!("a number between {min} and {max}"))),
+        }
+    }
+
+    fn seconds_ms(&self, name: &str, min: f64) -> Result<Option<u64>, JsValue> {
+        Ok(self
+            .number(name, min, MAX_SECONDS)?
+            .map(|s| (s * 1000.0).round() as u64))
+    }
+
+    fn count(&self, name: &str, min: f64, max: f64) -> Result<Option<usize>, JsValue> {
+        match self.number(name, min, max)? {
+            Some(n) if n.fract() != 0.0 => Err(type_error(name, "an integer")),
+            other => Ok(other.map(|n| n as usize)),
+        }
+    }
+
+    pub fn verify_options(&self) -> Result<VerifyOptions, JsValue> {
+        let mut o = VerifyOptions::default();
+        if let Some(list) = self.strings("algorithms")? {
+            o.algorithms = list
+                .iter()
+                .map(|name| Algorithm::from_name(name))
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(|| type_error("algorithms", "a list of \"EdDSA\" and \"HS256\""))?;
+        }
+        o.issuer = self.strings("issuer")?;
+        o.audience = self.strings("audience")?;
+        if let Some(leeway) = self.number("leewaySeconds", 0.0, MAX_SECONDS)? {
+            o.leeway_seconds = leeway;
+        }
+        if let Some(typ) = self.string("tokenType")? {
+            o.token_type = TypeExpectation::Exactly(typ);
+        }
+        if let Some(required) = self.strings("requiredClaims")? {
+            o.required_claims = required;
+        }
+        if let Some(max) = self.count("maxTokenBytes", 16.0, 1_048_576.0)? {
+            o.max_token_bytes = max;
+        }
+        Ok(o)
+    }
+
+    pub fn cache_config(&self) -> Result<CacheConfig, JsValue> {
+        let d = CacheConfig::default();
+        let l = KeysetLimits::default();
+        let config = CacheConfig {
+            cooldown_ms: self.seconds_ms("cooldownSeconds", 0.0)?.unwrap_or(d.cooldown_ms),
+            max_stale_ms: self.seconds_ms("maxStaleSeconds", 0.0)?.unwrap_or(d.max_stale_ms),
+            fetch_timeout_ms: self
+                .seconds_ms("fetchTimeoutSeconds", 0.001)?
+                .unwrap_or(d.fetch_timeout_ms),
+            min_fresh_ms: self.seconds_ms("minFreshSeconds", 0.0)?.unwrap_or(d.min_fresh_ms),
+            max_fresh_ms: self.seconds_ms("maxFreshSeconds", 0.0)?.unwrap_or(d.max_fresh_ms),
+            default_fresh_ms: self
+                .seconds_ms("defaultFreshSeconds", 0.0)?
+                .unwrap_or(d.default_fresh_ms),
+            limits: KeysetLimits {
+                max_bytes: self
+                    .count("maxKeysetBytes", 2.0, 16_777_216.0)?
+                    .unwrap_or(l.max_bytes),
+                max_keys: self.count("maxKeys", 1.0, 100_000.0)?.unwrap_or(l.max_keys),
+            },
+        };
+        if config.min_fresh_ms > config.max_fresh_ms {
+            return Err(type_error("minFreshSeconds", "at most maxFreshSeconds"));
+        }
+        Ok(config)
+    }
+}

@@ -1,0 +1,35 @@
+//! The runtime calls the adapter makes, implemented in `js/glue.js` against the globals shared by
+//! Workers, browsers and Node (no `window`), plus the clock.
+
+use js_sys::Promise;
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen(module = "/js/glue.js")]
+extern "C" {
+    /// Resolves (never rejects) to `{kind:"http",status,body,cacheControl,etag}`,
+    /// `{kind:"too_large"}` or `{kind:"failed"}`.
+    #[wasm_bindgen(js_name = fetchKeyset)]
+    pub fn fetch_keyset(
+        url: &str,
+        authorization: Option<String>,
+        etag: Option<String>,
+        timeout_ms: f64,
+        max_bytes: f64,
+    ) -> Promise;
+
+    /// Resolves when `promise` settles or after `ms`.
+    #[wasm_bindgen(js_name = settledOrTimeout)]
+    pub fn settled_or_timeout(promise: &Promise, ms: f64) -> Promise;
+
+    #[wasm_bindgen(js_name = okOutcome)]
+    pub fn ok_outcome(claims_json: &str, kid: Option<String>, alg: &str) -> JsValue;
+
+    #[wasm_bindgen(js_name = rejectedOutcome)]
+    pub fn rejected_outcome(status: &str, reason: &str) -> JsValue;
+}
+
+/// Milliseconds since the Unix epoch. In Workers it advances only across I/O, which is all the
+/// cache policy needs.
+pub fn now_ms() -> f64 {
+    js_sys::Date::now()
+}

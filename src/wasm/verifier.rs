@@ -1,0 +1,194 @@
+//! `Verifier`: verification against a keyset fetched from the origin and cached per isolate,
+//! driven by the core's cache policy. One shared fetch promise per cache miss (coalescing);
+//! waiters bound their wait, so a fetch whose starter was cancelled cannot hang them.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use js_sys::{Object, Promise, Reflect, Uint8Array};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::{future_to_promise, JsFuture};
+
+use super::options::{type_error, Options, VERIFIER_OPTIONS, VERIFY_OPTIONS};
+use super::outcome::{rejected, to_js};
+use super::runtime::{fetch_keyset, now_ms, settled_or_timeout};
+use crate::core::cache::{CacheConfig, FetchResponse, FetchTicket, KeysetCache, Plan};
+use crate::core::{Reason, UntrustedToken, VerifyOptions};
+
+/// Plans one verification may go through: wait, take over a dead fetch, wait, verify — with room
+/// to spare, and a hard stop so no input can loop.
+const MAX_PLANS: usize = 8;
+
+#[wasm_bindgen]
+pub struct Verifier {
+    inner: Rc<Inner>,
+}
+
+struct Inner {
+    url: String,
+    authorization: Option<String>,
+    opts: VerifyOptions,
+    config: CacheConfig,
+    state: RefCell<State>,
+}
+
+struct State {
+    cache: KeysetCache,
+    /// The promise of the fetch in flight (fetch + apply), by ticket id.
+    in_flight: Option<(u64, Promise)>,
+}
+
+enum Step {
+    Done(JsValue),
+    Pending,
+}
+
+#[wasm_bindgen]
+impl Verifier {
+    #[wasm_bindgen(constructor)]
+    pub fn new(options: JsValue) -> Result<Verifier, JsValue> {
+        let options = Options::new(&options, &[VERIFY_OPTIONS, VERIFIER_OPTIONS])?;
+        let url = options
+            .string("keysetUrl")?
+            .ok_or_else(|| type_error("keysetUrl", "the keyset URL (a string)"))?;
+        if !["https://", "http://", "data:"].iter().any(|p| url.starts_with(p)) {
+            return Err(type_error("keysetUrl", "an http(s) URL"));
+        }
+        let authorization = options.string("keysetAuthorization")?;
+        if authorization.as_deref().is_some_and(|a| a.contains(['\r', '\n'])) {
+            return Err(type_error("keysetAuthorization", "a header value without line breaks"));
+        }
+        let opts = options.verify_options()?;
+        let config = options.cache_config()?;
+        Ok(Verifier {
+            inner: Rc::new(Inner {
+                url,
+                authorization,
+                opts,
+                config,
+                state: RefCell::new(State {
+                    cache: KeysetCache::new(config),
+                    in_flight: None,
+                }),
+            }),
+        })
+    }
+
+    /// Resolves to the outcome; never rejects. Answers synchronously-resolved promises when the
+    /// keyset is at hand, so the warm path costs no task switch.
+    pub fn verify(&self, token: JsValue) -> Promise {
+        let Some(token) = token.as_string() else {
+            return Promise::resolve(&rejected(Reason::Malformed));
+        };
+        match self.inner.step(&token) {
+            Step::Done(outcome) => Promise::resolve(&outcome),
+            Step::Pending => {
+                let inner = self.inner.clone();
+                future_to_promise(async move { Ok(inner.verify_waiting(&token).await) })
+            }
+        }
+    }
+
+    /// `{fetches, notModified, failures, cacheHits, keys}`.
+    pub fn stats(&self) -> JsValue {
+        let state = self.inner.state.borrow();
+        let s = state.cache.stats();
+        let object = Object::new();
+        for (name, value) in [
+            ("fetches", s.fetches as f64),
+            ("notModified", s.not_modified as f64),
+            ("failures", s.failures as f64),
+            ("cacheHits", s.cache_hits as f64),
+            ("keys", state.cache.key_count() as f64),
+        ] {
+            let _ = Reflect::set(&object, &JsValue::from_str(name), &JsValue::from_f64(value));
+        }
+        object.into()
+    }
+}
+
+impl Inner {
+    /// One plan. Verifies when it can; otherwise starts or joins a fetch and reports `Pending`.
+    fn step(self: &Rc<Self>, token: &str) -> Step {
+        let untrusted = match UntrustedToken::parse(token, &self.opts) {
+            Ok(t) => t,
+            Err(reason) => return Step::Done(rejected(reason)),
+        };
+        let now = now_ms();
+        let plan = self
+            .state
+            .borrow_mut()
+            .cache
+            .plan(now as u64, &untrusted.key_need());
+        match plan {
+            Plan::Verify(keyset) => {
+                Step::Done(to_js(untrusted.verify_with(&keyset, &self.opts, now / 1000.0)))
+            }
+            Plan::Unavailable(reason) => Step::Done(rejected(reason)),
+            Plan::Fetch(ticket) => {
+                self.start_fetch(ticket);
+                Step::Pending
+            }
+            Plan::Wait { .. } => Step::Pending,
+        }
+    }
+
+    async fn verify_waiting(self: Rc<Self>, token: &str) -> JsValue {
+        for _ in 0..MAX_PLANS {
+            let joined = self.state.borrow().in_flight.as_ref().map(|(_, p)| p.clone());
+            if let Some(promise) = joined {
+                let wait = settled_or_timeout(&promise, self.config.fetch_timeout_ms as f64);
+                let _ = JsFuture::from(wait).await;
+            }
+            if let Step::Done(outcome) = self.step(token) {
+                return outcome;
+            }
+        }
+        rejected(Reason::FetchFailed)
+    }
+
+    /// Starts the fetch of `ticket`; its promise applies the result to the cache before it
+    /// resolves, so every waiter that wakes sees the new state.
+    fn start_fetch(self: &Rc<Self>, ticket: FetchTicket) {
+        let inner = self.clone();
+        let id = ticket.id;
+        let promise = future_to_promise(async move {
+            let fetched = fetch_keyset(
+                &inner.url,
+                inner.authorization.clone(),
+                ticket.etag,
+                inner.config.fetch_timeout_ms as f64,
+                inner.config.limits.max_bytes as f64,
+            );
+            let result = JsFuture::from(fetched).await.unwrap_or(JsValue::UNDEFINED);
+            inner.apply(id, &result);
+            Ok(JsValue::UNDEFINED)
+        });
+        self.state.borrow_mut().in_flight = Some((id, promise));
+    }
+
+    fn apply(&self, id: u64, result: &JsValue) {
+        let get = |name: &str| Reflect::get(result, &JsValue::from_str(name)).unwrap_or_default();
+        let body: Vec<u8> = get("body")
+            .dyn_into::<Uint8Array>()
+            .map(|b| b.to_vec())
+            .unwrap_or_default();
+        let cache_control = get("cacheControl").as_string();
+        let etag = get("etag").as_string();
+        let response = match get("kind").as_string().as_deref() {
+            Some("http") => FetchResponse::Http {
+                status: get("status").as_f64().map_or(0, |s| s as u16),
+                body: &body,
+                cache_control: cache_control.as_deref(),
+                etag: etag.as_deref(),
+            },
+            Some("too_large") => FetchResponse::TooLarge,
+            _ => FetchResponse::Failed,
+        };
+        let mut state = self.state.borrow_mut();
+        state.cache.fetch_finished(now_ms() as u64, id, response);
+        if state.in_flight.as_ref().is_some_and(|(i, _)| *i == id) {
+            state.in_flight = None;
+        }
+    }
+}

@@ -1,0 +1,181 @@
+// The wasm-bindgen test cases, included by tests/wasm_node.rs (Node) and tests/wasm_browser.rs
+// (headless Chromium): the shared vectors through the JavaScript-facing API, the `Verifier`
+// against data: URL keysets and a dead origin, and option checking.
+
+use js_sys::{Reflect, JSON};
+use jwtedge::{verify_with_keyset, Verifier};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::wasm_bindgen_test;
+
+fn get(v: &JsValue, name: &str) -> JsValue {
+    Reflect::get(v, &JsValue::from_str(name)).unwrap()
+}
+
+/// `OK` or `STATUS/reason`, as the vectors spell outcomes.
+fn code(outcome: &JsValue) -> String {
+    let status = get(outcome, "status").as_string().expect("status is a string");
+    match get(outcome, "reason").as_string() {
+        Some(reason) => format!("{status}/{reason}"),
+        None => status,
+    }
+}
+
+fn options_with_now(json: &str, now: f64) -> JsValue {
+    let options = JSON::parse(json).unwrap();
+    Reflect::set(&options, &"nowSeconds".into(), &now.into()).unwrap();
+    options
+}
+
+#[wasm_bindgen_test]
+fn every_vector_gets_its_outcome_in_wasm() {
+    let vectors = common::vectors();
+    assert!(vectors.len() >= 60);
+    let mut failures = Vec::new();
+    for v in &vectors {
+        let out = verify_with_keyset(
+            JsValue::from_str(&v.token),
+            JsValue::from_str(&v.jwks),
+            options_with_now(&v.options, v.now),
+        )
+        .unwrap_or_else(|e| panic!("{} threw {e:?}", v.name));
+        let got = code(&out);
+        if got != v.expect {
+            failures.push(format!("{}: expected {}, got {got}", v.name, v.expect));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[wasm_bindgen_test]
+fn ok_outcome_is_a_plain_object_with_claims_kid_alg() {
+    let token = common::ed_token(1, r#"{"alg":"EdDSA","kid":"ed-1"}"#, &common::claims_with(r#""scope":"a b""#));
+    let out = verify_with_keyset(
+        token.into(),
+        common::jwks().into(),
+        options_with_now("{}", common::NOW),
+    )
+    .unwrap();
+    assert_eq!(code(&out), "OK");
+    assert_eq!(get(&out, "kid").as_string().as_deref(), Some("ed-1"));
+    assert_eq!(get(&out, "alg").as_string().as_deref(), Some("EdDSA"));
+    let claims = get(&out, "claims");
+    assert_eq!(get(&claims, "scope").as_string().as_deref(), Some("a b"));
+    assert_eq!(get(&claims, "sid").as_string().as_deref(), Some("s-1"));
+    assert_eq!(get(&claims, "exp").as_f64(), Some(common::NOW + 3600.0));
+}
+
+#[wasm_bindgen_test]
+fn non_string_tokens_and_bad_keysets_get_outcomes() {
+    let opts = || options_with_now("{}", common::NOW);
+    for token in [JsValue::NULL, JsValue::UNDEFINED, JsValue::from_f64(1.0), js_sys::Object::new().into()] {
+        let out = verify_with_keyset(token, common::jwks().into(), opts()).unwrap();
+        assert_eq!(code(&out), "UNAUTHORISED/malformed");
+    }
+    let token = common::ed_token(1, r#"{"alg":"EdDSA","kid":"ed-1"}"#, &common::claims_with(""));
+    for jwks in ["", "garbage", r#"{"keys":"no"}"#, r#"{"keys":[{"kty":"RSA"}]}"#] {
+        let out = verify_with_keyset(token.clone().into(), jwks.into(), opts()).unwrap();
+        assert_eq!(code(&out), "KEYSET_UNAVAILABLE/invalid_keyset", "{jwks}");
+    }
+}
+
+fn type_error_names(result: Result<impl Sized, JsValue>, option: &str) {
+    let Err(error) = result else {
+        panic!("expected a TypeError naming {option}");
+    };
+    assert!(error.is_instance_of::<js_sys::TypeError>(), "{error:?}");
+    let message = get(&error, "message").as_string().unwrap();
+    assert!(message.contains(option), "{message}");
+}
+
+#[wasm_bindgen_test]
+fn bad_options_throw_type_errors_naming_the_option() {
+    let parse = |json: &str| JSON::parse(json).unwrap();
+    type_error_names(Verifier::new(parse(r#"{}"#)), "keysetUrl");
+    type_error_names(Verifier::new(parse(r#"{"keysetUrl":5}"#)), "keysetUrl");
+    type_error_names(Verifier::new(parse(r#"{"keysetUrl":"ftp://x"}"#)), "keysetUrl");
+    let url = r#""keysetUrl":"https://auth.example.com/jwks.json""#;
+    type_error_names(Verifier::new(parse(&format!(r#"{{{url},"leewaySecs":5}}"#))), "leewaySecs");
+    type_error_names(Verifier::new(parse(&format!(r#"{{{url},"leewaySeconds":"5"}}"#))), "leewaySeconds");
+    type_error_names(Verifier::new(parse(&format!(r#"{{{url},"leewaySeconds":-1}}"#))), "leewaySeconds");
+    type_error_names(Verifier::new(parse(&format!(r#"{{{url},"algorithms":["none"]}}"#))), "algorithms");
+    type_error_names(Verifier::new(parse(&format!(r#"{{{url},"algorithms":[]}}"#))), "algorithms");
+    type_error_names(Verifier::new(parse(&format!(r#"{{{url},"audience":7}}"#))), "audience");
+    type_error_names(Verifier::new(parse(&format!(r#"{{{url},"cooldownSeconds":null}}"#))), "cooldownSeconds");
+    type_error_names(Verifier::new(parse(&format!(r#"{{{url},"maxKeys":1.5}}"#))), "maxKeys");
+    type_error_names(Verifier::new(JsValue::from_str("https://x")), "options");
+    type_error_names(
+        verify_with_keyset("t".into(), "{}".into(), parse(r#"{"nowSeconds":"soon"}"#)),
+        "nowSeconds",
+    );
+    type_error_names(
+        verify_with_keyset("t".into(), "{}".into(), parse(r#"{"keysetUrl":"https://x"}"#)),
+        "keysetUrl",
+    );
+    assert!(Verifier::new(parse(&format!(r#"{{{url},"leewaySeconds":5,"audience":["a","b"]}}"#))).is_ok());
+}
+
+fn now_s() -> f64 {
+    (js_sys::Date::now() / 1000.0).floor()
+}
+
+fn live_token(seed: u8, kid: &str) -> String {
+    let claims = format!(r#"{{"sub":"u","exp":{},"iat":{}}}"#, now_s() + 600.0, now_s());
+    common::ed_token(seed, &format!(r#"{{"alg":"EdDSA","kid":"{kid}"}}"#), &claims)
+}
+
+fn data_url(body: &str) -> String {
+    let encoded = js_sys::encode_uri_component(body).as_string().unwrap();
+    format!("data:application/json,{encoded}")
+}
+
+async fn verify(verifier: &Verifier, token: &str) -> JsValue {
+    JsFuture::from(verifier.verify(token.into())).await.expect("verify never rejects")
+}
+
+#[wasm_bindgen_test]
+async fn verifier_fetches_caches_and_answers() {
+    let options = JSON::parse(&format!(r#"{{"keysetUrl":{:?}}}"#, data_url(&common::jwks()))).unwrap();
+    let verifier = Verifier::new(options).unwrap();
+    assert_eq!(code(&verify(&verifier, &live_token(1, "ed-1")).await), "OK");
+    assert_eq!(code(&verify(&verifier, &live_token(2, "ed-2")).await), "OK");
+    assert_eq!(code(&verify(&verifier, &live_token(9, "ed-1")).await), "UNAUTHORISED/bad_signature");
+    // Unknown kid inside the cooldown of the first fetch: no refetch, refresh advised.
+    assert_eq!(code(&verify(&verifier, &live_token(3, "ed-3")).await), "TRY_REFRESH_TOKEN/unknown_key");
+    assert_eq!(code(&verify(&verifier, "not.a.token").await), "UNAUTHORISED/malformed");
+    assert_eq!(code(&JsFuture::from(verifier.verify(JsValue::NULL)).await.unwrap()), "UNAUTHORISED/malformed");
+    let stats = verifier.stats();
+    assert_eq!(get(&stats, "fetches").as_f64(), Some(1.0));
+    assert_eq!(get(&stats, "keys").as_f64(), Some(3.0));
+    assert!(get(&stats, "cacheHits").as_f64().unwrap() >= 3.0);
+}
+
+#[wasm_bindgen_test]
+async fn concurrent_verifies_on_a_cold_verifier_share_one_fetch() {
+    let options = JSON::parse(&format!(r#"{{"keysetUrl":{:?}}}"#, data_url(&common::jwks()))).unwrap();
+    let verifier = Verifier::new(options).unwrap();
+    let token = live_token(1, "ed-1");
+    let pending: Vec<_> = (0..200).map(|_| JsFuture::from(verifier.verify(token.clone().into()))).collect();
+    for p in pending {
+        assert_eq!(code(&p.await.unwrap()), "OK");
+    }
+    assert_eq!(get(&verifier.stats(), "fetches").as_f64(), Some(1.0));
+}
+
+#[wasm_bindgen_test]
+async fn dead_origin_and_garbage_keyset_are_keyset_unavailable() {
+    // Nothing listens on port 9 of the loopback (and browsers refuse it outright).
+    let dead = JSON::parse(r#"{"keysetUrl":"http://127.0.0.1:9/jwks.json","fetchTimeoutSeconds":2}"#).unwrap();
+    let verifier = Verifier::new(dead).unwrap();
+    assert_eq!(code(&verify(&verifier, &live_token(1, "ed-1")).await), "KEYSET_UNAVAILABLE/fetch_failed");
+    // Inside the cooldown the answer comes without another fetch.
+    assert_eq!(code(&verify(&verifier, &live_token(1, "ed-1")).await), "KEYSET_UNAVAILABLE/fetch_failed");
+    assert_eq!(get(&verifier.stats(), "fetches").as_f64(), Some(1.0));
+    let garbage = JSON::parse(&format!(r#"{{"keysetUrl":{:?}}}"#, data_url("<html>oops</html>"))).unwrap();
+    let verifier = Verifier::new(garbage).unwrap();
+    assert_eq!(code(&verify(&verifier, &live_token(1, "ed-1")).await), "KEYSET_UNAVAILABLE/invalid_keyset");
+    let huge = format!(r#"{{"keys":[],"pad":"{}"}}"#, "x".repeat(70_000));
+    let big = JSON::parse(&format!(r#"{{"keysetUrl":{:?}}}"#, data_url(&huge))).unwrap();
+    let verifier = Verifier::new(big).unwrap();
+    assert_eq!(code(&verify(&verifier, &live_token(1, "ed-1")).await), "KEYSET_UNAVAILABLE/invalid_keyset");
+}

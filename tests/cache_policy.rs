@@ -264,3 +264,26 @@ fn fresh_cache_answers_known_kids_while_a_refetch_is_in_flight() {
     assert!(matches!(cache.plan(40 * S, &ed1()), Plan::Verify(_)));
     assert!(matches!(cache.plan(41 * S, &unknown), Plan::Wait { .. }));
 }
+
+#[test]
+fn expiry_revalidation_is_not_held_back_by_the_cooldown() {
+    let config = CacheConfig { min_fresh_ms: S, ..CacheConfig::default() };
+    let mut cache = KeysetCache::new(config);
+    let jwks = leak(common::jwks());
+    let short = |body: &'static str| FetchResponse::Http {
+        status: 200,
+        body: body.as_bytes(),
+        cache_control: Some("max-age=1"),
+        etag: None,
+    };
+    assert_eq!(verify_once(&mut cache, 0, &ed1(), |_| short(jwks)), Ok(true));
+    // Expired after 1 s: the refetch happens although the 30 s cooldown has not passed…
+    assert!(matches!(cache.plan(S, &ed1()), Plan::Fetch(_)));
+    // …but after a failure, retries wait for the cooldown.
+    let mut cache = KeysetCache::new(config);
+    assert_eq!(verify_once(&mut cache, 0, &ed1(), |_| short(jwks)), Ok(true));
+    let Plan::Fetch(t) = cache.plan(2 * S, &ed1()) else { panic!() };
+    cache.fetch_finished(2 * S, t.id, FetchResponse::Failed);
+    assert!(matches!(cache.plan(3 * S, &ed1()), Plan::Verify(_)));
+    assert!(matches!(cache.plan(32 * S, &ed1()), Plan::Fetch(_)));
+}

@@ -183,10 +183,11 @@ impl KeysetCache {
                 None => Plan::Verify(keyset),
             };
         }
-        if may_fetch {
+        // Expired (or never loaded): refetch, unless the last attempt failed inside the cooldown
+        // (the cooldown paces retries against a failing origin, not ordinary revalidation).
+        if may_fetch || self.last_error.is_none() {
             return Plan::Fetch(self.start_fetch(now_ms));
         }
-        // Expired (or never loaded) and the last attempt, inside the cooldown, failed.
         match &self.keyset {
             Some(keyset) if self.within_stale_limit(now_ms) => {
                 match (keyset.has(need), self.last_error) {

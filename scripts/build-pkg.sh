@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Builds pkg/ with wasm-pack: one web-target build that serves browsers and Workers (ES module,
+# explicit init) and Node (through the "node" export condition, js/node.js). Prints the .wasm size
+# and fails if it passes the budget. Expects the tools of scripts/setup.sh.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PWD/tools/node_modules/.bin:$PATH"
+
+BUDGET_GZIP_BYTES=$((150 * 1024))
+
+# --mode no-install: never let wasm-pack download wasm-bindgen or wasm-opt itself.
+wasm-pack --quiet build --release --target web --mode no-install --out-dir pkg --out-name jwtedge
+
+cp js/node.js pkg/node.js
+node - <<'JS'
+const fs = require("fs");
+const path = "pkg/package.json";
+const pkg = JSON.parse(fs.readFileSync(path, "utf8"));
+pkg.exports = {
+  ".": {
+    types: "./jwtedge.d.ts",
+    node: "./node.js",
+    default: "./jwtedge.js",
+  },
+  "./jwtedge_bg.wasm": "./jwtedge_bg.wasm",
+  "./web": "./jwtedge.js",
+};
+pkg.files = Array.from(new Set([...(pkg.files || []), "node.js", "snippets"]));
+fs.writeFileSync(path, JSON.stringify(pkg, null, 2) + "\n");
+JS
+
+raw=$(stat -c %s pkg/jwtedge_bg.wasm)
+gz=$(gzip -9 -c pkg/jwtedge_bg.wasm | wc -c)
+printf 'pkg/jwtedge_bg.wasm: %d bytes raw (%.1f KiB), %d bytes gzip -9 (%.1f KiB); budget %d KiB gzipped\n' \
+  "$raw" "$(awk "BEGIN{print $raw/1024}")" "$gz" "$(awk "BEGIN{print $gz/1024}")" $((BUDGET_GZIP_BYTES / 1024))
+if [ "$gz" -gt "$BUDGET_GZIP_BYTES" ]; then
+  echo "pkg/jwtedge_bg.wasm is over its size budget" >&2
+  exit 1
+fi

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Runs every test of jwtedge, installing what it needs first (scripts/setup.sh). The README's test
+# command; .ci/run calls it. Steps:
+#   lint     cargo fmt --check, cargo clippy -D warnings
+#   native   cargo test: core, claims, cache policy, origin (real binary over loopback HTTP)
+#   wasm     the shared vectors and Verifier tests as wasm-bindgen tests, in Node and in headless
+#            Chromium (Debian's chromium + chromedriver)
+#   pkg      wasm-pack build of pkg/ (prints the .wasm size, fails over budget)
+#   node     node:test suites importing pkg/ as a user would (jose interop, keyset fetching)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PWD/tools/node_modules/.bin:$PATH"
+export CARGO_TERM_COLOR=never
+
+bash scripts/setup.sh wasm browser postgres
+
+passed=0
+step() { printf '\n=== %s\n' "$*"; }
+ran() { passed=$((passed + 1)); }
+
+step "lint"
+cargo fmt --all -- --check
+cargo clippy --quiet --all-targets -- -D warnings
+cargo clippy --quiet --lib --target wasm32-unknown-unknown -- -D warnings
+ran
+
+step "native tests"
+cargo test --quiet 2>&1 | tee target/native-tests.log | grep -E '^(test result|running|failures|---- )' || true
+if grep -qE 'test result: FAILED|error(\[E[0-9]+\])?:' target/native-tests.log \
+   || ! grep -q 'test result: ok' target/native-tests.log; then
+  cat target/native-tests.log
+  echo "native tests failed" >&2
+  exit 1
+fi
+ran
+
+step "wasm tests in Node"
+cargo test --quiet --target wasm32-unknown-unknown --test wasm_node
+ran
+
+step "wasm tests in headless Chromium"
+WASM_BINDGEN_USE_BROWSER=1 CHROMEDRIVER=/usr/bin/chromedriver \
+  cargo test --quiet --target wasm32-unknown-unknown --test wasm_browser 2>&1 | tee target/browser-tests.log
+# wasm-bindgen skips browser tests silently (exit 0) when misconfigured: demand that some ran.
+if ! grep -qE 'test result: ok\. [1-9][0-9]* passed' target/browser-tests.log; then
+  echo "no browser test ran" >&2
+  exit 1
+fi
+ran
+
+step "pkg/ build"
+bash scripts/build-pkg.sh
+ran
+
+step "Node tests of pkg/"
+bash scripts/setup.sh npm
+(cd tests/node && node --test --test-concurrency=1)
+ran
+
+printf '\njwtedge: %d passed, 0 failed\n' "$passed"

@@ -52,7 +52,10 @@ fn leak(s: String) -> &'static str {
 fn loaded(now: u64) -> KeysetCache {
     let mut cache = KeysetCache::new(CacheConfig::default());
     let jwks = leak(common::jwks());
-    assert_eq!(verify_once(&mut cache, now, &ed1(), |_| ok_body(jwks)), Ok(true));
+    assert_eq!(
+        verify_once(&mut cache, now, &ed1(), |_| ok_body(jwks)),
+        Ok(true)
+    );
     cache
 }
 
@@ -83,7 +86,12 @@ fn max_age_is_clamped_and_defaulted() {
         cache.fetch_finished(
             0,
             ticket.id,
-            FetchResponse::Http { status: 200, body: jwks.as_bytes(), cache_control: header, etag: None },
+            FetchResponse::Http {
+                status: 200,
+                body: jwks.as_bytes(),
+                cache_control: header,
+                etag: None,
+            },
         );
         assert!(cache.is_fresh(fresh_s * S - 1), "{header:?}");
         assert!(!cache.is_fresh(fresh_s * S), "{header:?}");
@@ -93,12 +101,19 @@ fn max_age_is_clamped_and_defaulted() {
 #[test]
 fn expiry_revalidates_with_etag_and_304_renews() {
     let mut cache = loaded(0);
-    let Plan::Fetch(ticket) = cache.plan(300 * S, &ed1()) else { panic!("expired cache must refetch") };
+    let Plan::Fetch(ticket) = cache.plan(300 * S, &ed1()) else {
+        panic!("expired cache must refetch")
+    };
     assert_eq!(ticket.etag.as_deref(), Some("\"v1\""));
     cache.fetch_finished(
         300 * S,
         ticket.id,
-        FetchResponse::Http { status: 304, body: b"", cache_control: Some("max-age=60"), etag: None },
+        FetchResponse::Http {
+            status: 304,
+            body: b"",
+            cache_control: Some("max-age=60"),
+            etag: None,
+        },
     );
     assert!(matches!(cache.plan(359 * S, &ed1()), Plan::Verify(_)));
     assert!(matches!(cache.plan(360 * S, &ed1()), Plan::Fetch(_)));
@@ -113,7 +128,9 @@ fn unknown_kid_refetches_at_once_but_once_per_cooldown() {
     // Inside the cooldown of the load itself, an unknown kid is answered from the cache.
     assert!(matches!(cache.plan(29 * S, &new_kid), Plan::Verify(k) if !k.has(&new_kid)));
     // 40 s after load, still fresh: an unknown kid triggers one refetch…
-    let Plan::Fetch(t) = cache.plan(40 * S, &new_kid) else { panic!("unknown kid must refetch") };
+    let Plan::Fetch(t) = cache.plan(40 * S, &new_kid) else {
+        panic!("unknown kid must refetch")
+    };
     cache.fetch_finished(40 * S, t.id, ok_body(jwks));
     // …and, still unknown, is answered from the cache for the rest of the cooldown.
     assert!(matches!(cache.plan(40 * S, &new_kid), Plan::Verify(k) if !k.has(&new_kid)));
@@ -138,17 +155,30 @@ fn a_thousand_random_kids_in_one_cooldown_cause_at_most_one_fetch() {
 #[test]
 fn new_kid_found_by_refetch_verifies() {
     let mut cache = loaded(0);
-    let rotated = leak(format!(r#"{{"keys":[{},{}]}}"#, common::ed_jwk("ed-1", 1), common::ed_jwk("ed-9", 9)));
+    let rotated = leak(format!(
+        r#"{{"keys":[{},{}]}}"#,
+        common::ed_jwk("ed-1", 1),
+        common::ed_jwk("ed-9", 9)
+    ));
     let need = KeyNeed::Kid("ed-9", Algorithm::EdDsa);
-    assert_eq!(verify_once(&mut cache, 31 * S, &need, |_| ok_body(rotated)), Ok(true));
+    assert_eq!(
+        verify_once(&mut cache, 31 * S, &need, |_| ok_body(rotated)),
+        Ok(true)
+    );
 }
 
 #[test]
 fn failing_origin_keeps_the_stale_keyset_until_max_stale_then_unavailable() {
-    let config = CacheConfig { max_stale_ms: 3600 * S, ..CacheConfig::default() };
+    let config = CacheConfig {
+        max_stale_ms: 3600 * S,
+        ..CacheConfig::default()
+    };
     let mut cache = KeysetCache::new(config);
     let jwks = leak(common::jwks());
-    assert_eq!(verify_once(&mut cache, 0, &ed1(), |_| ok_body(jwks)), Ok(true));
+    assert_eq!(
+        verify_once(&mut cache, 0, &ed1(), |_| ok_body(jwks)),
+        Ok(true)
+    );
     // Expired at 300 s; the origin is down from then on.
     let mut fetches_while_down = 0;
     let mut t = 300 * S;
@@ -157,7 +187,10 @@ fn failing_origin_keeps_the_stale_keyset_until_max_stale_then_unavailable() {
             Plan::Fetch(ticket) => {
                 fetches_while_down += 1;
                 cache.fetch_finished(t, ticket.id, FetchResponse::Failed);
-                assert!(matches!(cache.plan(t, &ed1()), Plan::Verify(_)), "stale keyset at {t}");
+                assert!(
+                    matches!(cache.plan(t, &ed1()), Plan::Verify(_)),
+                    "stale keyset at {t}"
+                );
             }
             Plan::Verify(_) => {}
             other => panic!("at {t}: {other:?}"),
@@ -165,8 +198,14 @@ fn failing_origin_keeps_the_stale_keyset_until_max_stale_then_unavailable() {
         t += 5 * S;
     }
     // Retries no more than once per cooldown (30 s) over the hour.
-    assert!(fetches_while_down <= 3600 / 30 + 1, "{fetches_while_down} fetches");
-    assert!(fetches_while_down >= 3600 / 30 - 1, "{fetches_while_down} fetches");
+    assert!(
+        fetches_while_down <= 3600 / 30 + 1,
+        "{fetches_while_down} fetches"
+    );
+    assert!(
+        fetches_while_down >= 3600 / 30 - 1,
+        "{fetches_while_down} fetches"
+    );
     // Past the stale limit: unavailable.
     let past = 300 * S + 3600 * S;
     let outcome = verify_once(&mut cache, past, &ed1(), |_| FetchResponse::Failed);
@@ -180,7 +219,10 @@ fn unknown_kid_whose_refetch_failed_is_unavailable_not_refresh() {
     let need = KeyNeed::Kid("ed-new", Algorithm::EdDsa);
     let outcome = verify_once(&mut cache, 40 * S, &need, |_| FetchResponse::Failed);
     assert_eq!(outcome, Err(Reason::FetchFailed));
-    assert!(matches!(cache.plan(50 * S, &need), Plan::Unavailable(Reason::FetchFailed)));
+    assert!(matches!(
+        cache.plan(50 * S, &need),
+        Plan::Unavailable(Reason::FetchFailed)
+    ));
     // Known kids keep verifying from the still-fresh keyset.
     assert!(matches!(cache.plan(51 * S, &ed1()), Plan::Verify(_)));
 }
@@ -188,28 +230,64 @@ fn unknown_kid_whose_refetch_failed_is_unavailable_not_refresh() {
 #[test]
 fn cold_cache_with_dead_origin_is_unavailable() {
     let mut cache = KeysetCache::new(CacheConfig::default());
-    assert_eq!(verify_once(&mut cache, 0, &ed1(), |_| FetchResponse::Failed), Err(Reason::FetchFailed));
+    assert_eq!(
+        verify_once(&mut cache, 0, &ed1(), |_| FetchResponse::Failed),
+        Err(Reason::FetchFailed)
+    );
     // No hammering: within the cooldown the answer comes without a fetch.
-    assert!(matches!(cache.plan(10 * S, &ed1()), Plan::Unavailable(Reason::FetchFailed)));
+    assert!(matches!(
+        cache.plan(10 * S, &ed1()),
+        Plan::Unavailable(Reason::FetchFailed)
+    ));
     assert!(matches!(cache.plan(30 * S, &ed1()), Plan::Fetch(_)));
 }
 
 #[test]
 fn garbage_never_replaces_a_good_keyset() {
     let garbage: [FetchResponse<'static>; 6] = [
-        FetchResponse::Http { status: 200, body: b"<html>", cache_control: None, etag: None },
-        FetchResponse::Http { status: 200, body: br#"{"keys":[{"kty":"RSA"}]}"#, cache_control: None, etag: None },
-        FetchResponse::Http { status: 200, body: br#"{"nope":1}"#, cache_control: None, etag: None },
-        FetchResponse::Http { status: 500, body: b"{}", cache_control: None, etag: None },
+        FetchResponse::Http {
+            status: 200,
+            body: b"<html>",
+            cache_control: None,
+            etag: None,
+        },
+        FetchResponse::Http {
+            status: 200,
+            body: br#"{"keys":[{"kty":"RSA"}]}"#,
+            cache_control: None,
+            etag: None,
+        },
+        FetchResponse::Http {
+            status: 200,
+            body: br#"{"nope":1}"#,
+            cache_control: None,
+            etag: None,
+        },
+        FetchResponse::Http {
+            status: 500,
+            body: b"{}",
+            cache_control: None,
+            etag: None,
+        },
         FetchResponse::TooLarge,
-        FetchResponse::Http { status: 304, body: b"", cache_control: None, etag: None },
+        FetchResponse::Http {
+            status: 304,
+            body: b"",
+            cache_control: None,
+            etag: None,
+        },
     ];
     for (i, response) in garbage.into_iter().enumerate() {
         let mut cache = loaded(0);
-        let Plan::Fetch(t) = cache.plan(300 * S, &ed1()) else { panic!() };
+        let Plan::Fetch(t) = cache.plan(300 * S, &ed1()) else {
+            panic!()
+        };
         cache.fetch_finished(300 * S, t.id, response);
         // The last good keyset is still in use (stale-if-error).
-        assert!(matches!(cache.plan(301 * S, &ed1()), Plan::Verify(k) if k.len() == 3), "case {i}");
+        assert!(
+            matches!(cache.plan(301 * S, &ed1()), Plan::Verify(k) if k.len() == 3),
+            "case {i}"
+        );
         assert_eq!(cache.key_count(), 3);
     }
     // Cold cache + garbage: invalid_keyset.
@@ -221,15 +299,23 @@ fn garbage_never_replaces_a_good_keyset() {
         etag: None,
     });
     assert_eq!(out, Err(Reason::InvalidKeyset));
-    let too_many = leak(format!(r#"{{"keys":[{}]}}"#, vec![common::ed_jwk("x", 1); 101].join(",")));
+    let too_many = leak(format!(
+        r#"{{"keys":[{}]}}"#,
+        vec![common::ed_jwk("x", 1); 101].join(",")
+    ));
     let mut cold = KeysetCache::new(CacheConfig::default());
-    assert_eq!(verify_once(&mut cold, 0, &ed1(), |_| ok_body(too_many)), Err(Reason::InvalidKeyset));
+    assert_eq!(
+        verify_once(&mut cold, 0, &ed1(), |_| ok_body(too_many)),
+        Err(Reason::InvalidKeyset)
+    );
 }
 
 #[test]
 fn concurrent_verifies_share_one_fetch() {
     let mut cache = KeysetCache::new(CacheConfig::default());
-    let Plan::Fetch(ticket) = cache.plan(0, &ed1()) else { panic!() };
+    let Plan::Fetch(ticket) = cache.plan(0, &ed1()) else {
+        panic!()
+    };
     // 10,000 verifications arrive while the fetch is in flight: all wait, none fetch.
     for i in 0..10_000u64 {
         assert!(matches!(cache.plan(i / 10, &ed1()), Plan::Wait { id } if id == ticket.id));
@@ -242,17 +328,30 @@ fn concurrent_verifies_share_one_fetch() {
 #[test]
 fn a_fetch_that_never_settles_is_taken_over_after_the_timeout() {
     let mut cache = KeysetCache::new(CacheConfig::default());
-    let Plan::Fetch(first) = cache.plan(0, &ed1()) else { panic!() };
+    let Plan::Fetch(first) = cache.plan(0, &ed1()) else {
+        panic!()
+    };
     // Its starter was cancelled: the result never arrives. Waiters wait at most the timeout…
     assert!(matches!(cache.plan(4999, &ed1()), Plan::Wait { .. }));
     // …then one of them fetches itself, and the others wait for that one.
-    let Plan::Fetch(second) = cache.plan(5000, &ed1()) else { panic!("no takeover") };
+    let Plan::Fetch(second) = cache.plan(5000, &ed1()) else {
+        panic!("no takeover")
+    };
     assert_ne!(first.id, second.id);
     assert!(matches!(cache.plan(5001, &ed1()), Plan::Wait { id } if id == second.id));
     cache.fetch_finished(5100, second.id, ok_body(leak(common::jwks())));
     assert!(matches!(cache.plan(5100, &ed1()), Plan::Verify(_)));
     // A late result of the abandoned fetch cannot roll the keyset back.
-    cache.fetch_finished(6000, first.id, FetchResponse::Http { status: 200, body: br#"{"keys":[]}"#, cache_control: None, etag: None });
+    cache.fetch_finished(
+        6000,
+        first.id,
+        FetchResponse::Http {
+            status: 200,
+            body: br#"{"keys":[]}"#,
+            cache_control: None,
+            etag: None,
+        },
+    );
     assert_eq!(cache.key_count(), 3);
 }
 
@@ -260,14 +359,19 @@ fn a_fetch_that_never_settles_is_taken_over_after_the_timeout() {
 fn fresh_cache_answers_known_kids_while_a_refetch_is_in_flight() {
     let mut cache = loaded(0);
     let unknown = KeyNeed::Kid("ed-new", Algorithm::EdDsa);
-    let Plan::Fetch(_) = cache.plan(40 * S, &unknown) else { panic!() };
+    let Plan::Fetch(_) = cache.plan(40 * S, &unknown) else {
+        panic!()
+    };
     assert!(matches!(cache.plan(40 * S, &ed1()), Plan::Verify(_)));
     assert!(matches!(cache.plan(41 * S, &unknown), Plan::Wait { .. }));
 }
 
 #[test]
 fn expiry_revalidation_is_not_held_back_by_the_cooldown() {
-    let config = CacheConfig { min_fresh_ms: S, ..CacheConfig::default() };
+    let config = CacheConfig {
+        min_fresh_ms: S,
+        ..CacheConfig::default()
+    };
     let mut cache = KeysetCache::new(config);
     let jwks = leak(common::jwks());
     let short = |body: &'static str| FetchResponse::Http {
@@ -276,13 +380,21 @@ fn expiry_revalidation_is_not_held_back_by_the_cooldown() {
         cache_control: Some("max-age=1"),
         etag: None,
     };
-    assert_eq!(verify_once(&mut cache, 0, &ed1(), |_| short(jwks)), Ok(true));
+    assert_eq!(
+        verify_once(&mut cache, 0, &ed1(), |_| short(jwks)),
+        Ok(true)
+    );
     // Expired after 1 s: the refetch happens although the 30 s cooldown has not passed…
     assert!(matches!(cache.plan(S, &ed1()), Plan::Fetch(_)));
     // …but after a failure, retries wait for the cooldown.
     let mut cache = KeysetCache::new(config);
-    assert_eq!(verify_once(&mut cache, 0, &ed1(), |_| short(jwks)), Ok(true));
-    let Plan::Fetch(t) = cache.plan(2 * S, &ed1()) else { panic!() };
+    assert_eq!(
+        verify_once(&mut cache, 0, &ed1(), |_| short(jwks)),
+        Ok(true)
+    );
+    let Plan::Fetch(t) = cache.plan(2 * S, &ed1()) else {
+        panic!()
+    };
     cache.fetch_finished(2 * S, t.id, FetchResponse::Failed);
     assert!(matches!(cache.plan(3 * S, &ed1()), Plan::Verify(_)));
     assert!(matches!(cache.plan(32 * S, &ed1()), Plan::Fetch(_)));

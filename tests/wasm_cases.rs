@@ -14,7 +14,9 @@ fn get(v: &JsValue, name: &str) -> JsValue {
 
 /// `OK` or `STATUS/reason`, as the vectors spell outcomes.
 fn code(outcome: &JsValue) -> String {
-    let status = get(outcome, "status").as_string().expect("status is a string");
+    let status = get(outcome, "status")
+        .as_string()
+        .expect("status is a string");
     match get(outcome, "reason").as_string() {
         Some(reason) => format!("{status}/{reason}"),
         None => status,
@@ -49,7 +51,11 @@ fn every_vector_gets_its_outcome_in_wasm() {
 
 #[wasm_bindgen_test]
 fn ok_outcome_is_a_plain_object_with_claims_kid_alg() {
-    let token = common::ed_token(1, r#"{"alg":"EdDSA","kid":"ed-1"}"#, &common::claims_with(r#""scope":"a b""#));
+    let token = common::ed_token(
+        1,
+        r#"{"alg":"EdDSA","kid":"ed-1"}"#,
+        &common::claims_with(r#""scope":"a b""#),
+    );
     let out = verify_with_keyset(
         token.into(),
         common::jwks().into(),
@@ -68,12 +74,26 @@ fn ok_outcome_is_a_plain_object_with_claims_kid_alg() {
 #[wasm_bindgen_test]
 fn non_string_tokens_and_bad_keysets_get_outcomes() {
     let opts = || options_with_now("{}", common::NOW);
-    for token in [JsValue::NULL, JsValue::UNDEFINED, JsValue::from_f64(1.0), js_sys::Object::new().into()] {
+    for token in [
+        JsValue::NULL,
+        JsValue::UNDEFINED,
+        JsValue::from_f64(1.0),
+        js_sys::Object::new().into(),
+    ] {
         let out = verify_with_keyset(token, common::jwks().into(), opts()).unwrap();
         assert_eq!(code(&out), "UNAUTHORISED/malformed");
     }
-    let token = common::ed_token(1, r#"{"alg":"EdDSA","kid":"ed-1"}"#, &common::claims_with(""));
-    for jwks in ["", "garbage", r#"{"keys":"no"}"#, r#"{"keys":[{"kty":"RSA"}]}"#] {
+    let token = common::ed_token(
+        1,
+        r#"{"alg":"EdDSA","kid":"ed-1"}"#,
+        &common::claims_with(""),
+    );
+    for jwks in [
+        "",
+        "garbage",
+        r#"{"keys":"no"}"#,
+        r#"{"keys":[{"kty":"RSA"}]}"#,
+    ] {
         let out = verify_with_keyset(token.clone().into(), jwks.into(), opts()).unwrap();
         assert_eq!(code(&out), "KEYSET_UNAVAILABLE/invalid_keyset", "{jwks}");
     }
@@ -93,26 +113,60 @@ fn bad_options_throw_type_errors_naming_the_option() {
     let parse = |json: &str| JSON::parse(json).unwrap();
     type_error_names(Verifier::new(parse(r#"{}"#)), "keysetUrl");
     type_error_names(Verifier::new(parse(r#"{"keysetUrl":5}"#)), "keysetUrl");
-    type_error_names(Verifier::new(parse(r#"{"keysetUrl":"ftp://x"}"#)), "keysetUrl");
+    type_error_names(
+        Verifier::new(parse(r#"{"keysetUrl":"ftp://x"}"#)),
+        "keysetUrl",
+    );
     let url = r#""keysetUrl":"https://auth.example.com/jwks.json""#;
-    type_error_names(Verifier::new(parse(&format!(r#"{{{url},"leewaySecs":5}}"#))), "leewaySecs");
-    type_error_names(Verifier::new(parse(&format!(r#"{{{url},"leewaySeconds":"5"}}"#))), "leewaySeconds");
-    type_error_names(Verifier::new(parse(&format!(r#"{{{url},"leewaySeconds":-1}}"#))), "leewaySeconds");
-    type_error_names(Verifier::new(parse(&format!(r#"{{{url},"algorithms":["none"]}}"#))), "algorithms");
-    type_error_names(Verifier::new(parse(&format!(r#"{{{url},"algorithms":[]}}"#))), "algorithms");
-    type_error_names(Verifier::new(parse(&format!(r#"{{{url},"audience":7}}"#))), "audience");
-    type_error_names(Verifier::new(parse(&format!(r#"{{{url},"cooldownSeconds":null}}"#))), "cooldownSeconds");
-    type_error_names(Verifier::new(parse(&format!(r#"{{{url},"maxKeys":1.5}}"#))), "maxKeys");
+    type_error_names(
+        Verifier::new(parse(&format!(r#"{{{url},"leewaySecs":5}}"#))),
+        "leewaySecs",
+    );
+    type_error_names(
+        Verifier::new(parse(&format!(r#"{{{url},"leewaySeconds":"5"}}"#))),
+        "leewaySeconds",
+    );
+    type_error_names(
+        Verifier::new(parse(&format!(r#"{{{url},"leewaySeconds":-1}}"#))),
+        "leewaySeconds",
+    );
+    type_error_names(
+        Verifier::new(parse(&format!(r#"{{{url},"algorithms":["none"]}}"#))),
+        "algorithms",
+    );
+    type_error_names(
+        Verifier::new(parse(&format!(r#"{{{url},"algorithms":[]}}"#))),
+        "algorithms",
+    );
+    type_error_names(
+        Verifier::new(parse(&format!(r#"{{{url},"audience":7}}"#))),
+        "audience",
+    );
+    type_error_names(
+        Verifier::new(parse(&format!(r#"{{{url},"cooldownSeconds":null}}"#))),
+        "cooldownSeconds",
+    );
+    type_error_names(
+        Verifier::new(parse(&format!(r#"{{{url},"maxKeys":1.5}}"#))),
+        "maxKeys",
+    );
     type_error_names(Verifier::new(JsValue::from_str("https://x")), "options");
     type_error_names(
         verify_with_keyset("t".into(), "{}".into(), parse(r#"{"nowSeconds":"soon"}"#)),
         "nowSeconds",
     );
     type_error_names(
-        verify_with_keyset("t".into(), "{}".into(), parse(r#"{"keysetUrl":"https://x"}"#)),
+        verify_with_keyset(
+            "t".into(),
+            "{}".into(),
+            parse(r#"{"keysetUrl":"https://x"}"#),
+        ),
         "keysetUrl",
     );
-    assert!(Verifier::new(parse(&format!(r#"{{{url},"leewaySeconds":5,"audience":["a","b"]}}"#))).is_ok());
+    assert!(Verifier::new(parse(&format!(
+        r#"{{{url},"leewaySeconds":5,"audience":["a","b"]}}"#
+    )))
+    .is_ok());
 }
 
 fn now_s() -> f64 {
@@ -120,8 +174,16 @@ fn now_s() -> f64 {
 }
 
 fn live_token(seed: u8, kid: &str) -> String {
-    let claims = format!(r#"{{"sub":"u","exp":{},"iat":{}}}"#, now_s() + 600.0, now_s());
-    common::ed_token(seed, &format!(r#"{{"alg":"EdDSA","kid":"{kid}"}}"#), &claims)
+    let claims = format!(
+        r#"{{"sub":"u","exp":{},"iat":{}}}"#,
+        now_s() + 600.0,
+        now_s()
+    );
+    common::ed_token(
+        seed,
+        &format!(r#"{{"alg":"EdDSA","kid":"{kid}"}}"#),
+        &claims,
+    )
 }
 
 fn data_url(body: &str) -> String {
@@ -130,20 +192,42 @@ fn data_url(body: &str) -> String {
 }
 
 async fn verify(verifier: &Verifier, token: &str) -> JsValue {
-    JsFuture::from(verifier.verify(token.into())).await.expect("verify never rejects")
+    JsFuture::from(verifier.verify(token.into()))
+        .await
+        .expect("verify never rejects")
 }
 
 #[wasm_bindgen_test]
 async fn verifier_fetches_caches_and_answers() {
-    let options = JSON::parse(&format!(r#"{{"keysetUrl":{:?}}}"#, data_url(&common::jwks()))).unwrap();
+    let options = JSON::parse(&format!(
+        r#"{{"keysetUrl":{:?}}}"#,
+        data_url(&common::jwks())
+    ))
+    .unwrap();
     let verifier = Verifier::new(options).unwrap();
     assert_eq!(code(&verify(&verifier, &live_token(1, "ed-1")).await), "OK");
     assert_eq!(code(&verify(&verifier, &live_token(2, "ed-2")).await), "OK");
-    assert_eq!(code(&verify(&verifier, &live_token(9, "ed-1")).await), "UNAUTHORISED/bad_signature");
+    assert_eq!(
+        code(&verify(&verifier, &live_token(9, "ed-1")).await),
+        "UNAUTHORISED/bad_signature"
+    );
     // Unknown kid inside the cooldown of the first fetch: no refetch, refresh advised.
-    assert_eq!(code(&verify(&verifier, &live_token(3, "ed-3")).await), "TRY_REFRESH_TOKEN/unknown_key");
-    assert_eq!(code(&verify(&verifier, "not.a.token").await), "UNAUTHORISED/malformed");
-    assert_eq!(code(&JsFuture::from(verifier.verify(JsValue::NULL)).await.unwrap()), "UNAUTHORISED/malformed");
+    assert_eq!(
+        code(&verify(&verifier, &live_token(3, "ed-3")).await),
+        "TRY_REFRESH_TOKEN/unknown_key"
+    );
+    assert_eq!(
+        code(&verify(&verifier, "not.a.token").await),
+        "UNAUTHORISED/malformed"
+    );
+    assert_eq!(
+        code(
+            &JsFuture::from(verifier.verify(JsValue::NULL))
+                .await
+                .unwrap()
+        ),
+        "UNAUTHORISED/malformed"
+    );
     let stats = verifier.stats();
     assert_eq!(get(&stats, "fetches").as_f64(), Some(1.0));
     assert_eq!(get(&stats, "keys").as_f64(), Some(3.0));
@@ -152,10 +236,16 @@ async fn verifier_fetches_caches_and_answers() {
 
 #[wasm_bindgen_test]
 async fn concurrent_verifies_on_a_cold_verifier_share_one_fetch() {
-    let options = JSON::parse(&format!(r#"{{"keysetUrl":{:?}}}"#, data_url(&common::jwks()))).unwrap();
+    let options = JSON::parse(&format!(
+        r#"{{"keysetUrl":{:?}}}"#,
+        data_url(&common::jwks())
+    ))
+    .unwrap();
     let verifier = Verifier::new(options).unwrap();
     let token = live_token(1, "ed-1");
-    let pending: Vec<_> = (0..200).map(|_| JsFuture::from(verifier.verify(token.clone().into()))).collect();
+    let pending: Vec<_> = (0..200)
+        .map(|_| JsFuture::from(verifier.verify(token.clone().into())))
+        .collect();
     for p in pending {
         assert_eq!(code(&p.await.unwrap()), "OK");
     }
@@ -165,17 +255,35 @@ async fn concurrent_verifies_on_a_cold_verifier_share_one_fetch() {
 #[wasm_bindgen_test]
 async fn dead_origin_and_garbage_keyset_are_keyset_unavailable() {
     // Nothing listens on port 9 of the loopback (and browsers refuse it outright).
-    let dead = JSON::parse(r#"{"keysetUrl":"http://127.0.0.1:9/jwks.json","fetchTimeoutSeconds":2}"#).unwrap();
+    let dead =
+        JSON::parse(r#"{"keysetUrl":"http://127.0.0.1:9/jwks.json","fetchTimeoutSeconds":2}"#)
+            .unwrap();
     let verifier = Verifier::new(dead).unwrap();
-    assert_eq!(code(&verify(&verifier, &live_token(1, "ed-1")).await), "KEYSET_UNAVAILABLE/fetch_failed");
+    assert_eq!(
+        code(&verify(&verifier, &live_token(1, "ed-1")).await),
+        "KEYSET_UNAVAILABLE/fetch_failed"
+    );
     // Inside the cooldown the answer comes without another fetch.
-    assert_eq!(code(&verify(&verifier, &live_token(1, "ed-1")).await), "KEYSET_UNAVAILABLE/fetch_failed");
+    assert_eq!(
+        code(&verify(&verifier, &live_token(1, "ed-1")).await),
+        "KEYSET_UNAVAILABLE/fetch_failed"
+    );
     assert_eq!(get(&verifier.stats(), "fetches").as_f64(), Some(1.0));
-    let garbage = JSON::parse(&format!(r#"{{"keysetUrl":{:?}}}"#, data_url("<html>oops</html>"))).unwrap();
+    let garbage = JSON::parse(&format!(
+        r#"{{"keysetUrl":{:?}}}"#,
+        data_url("<html>oops</html>")
+    ))
+    .unwrap();
     let verifier = Verifier::new(garbage).unwrap();
-    assert_eq!(code(&verify(&verifier, &live_token(1, "ed-1")).await), "KEYSET_UNAVAILABLE/invalid_keyset");
+    assert_eq!(
+        code(&verify(&verifier, &live_token(1, "ed-1")).await),
+        "KEYSET_UNAVAILABLE/invalid_keyset"
+    );
     let huge = format!(r#"{{"keys":[],"pad":"{}"}}"#, "x".repeat(70_000));
     let big = JSON::parse(&format!(r#"{{"keysetUrl":{:?}}}"#, data_url(&huge))).unwrap();
     let verifier = Verifier::new(big).unwrap();
-    assert_eq!(code(&verify(&verifier, &live_token(1, "ed-1")).await), "KEYSET_UNAVAILABLE/invalid_keyset");
+    assert_eq!(
+        code(&verify(&verifier, &live_token(1, "ed-1")).await),
+        "KEYSET_UNAVAILABLE/invalid_keyset"
+    );
 }

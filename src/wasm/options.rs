@@ -163,13 +163,21 @@ impl Options {
         let d = CacheConfig::default();
         let l = KeysetLimits::default();
         let config = CacheConfig {
-            cooldown_ms: self.seconds_ms("cooldownSeconds", 0.0)?.unwrap_or(d.cooldown_ms),
-            max_stale_ms: self.seconds_ms("maxStaleSeconds", 0.0)?.unwrap_or(d.max_stale_ms),
+            cooldown_ms: self
+                .seconds_ms("cooldownSeconds", 0.0)?
+                .unwrap_or(d.cooldown_ms),
+            max_stale_ms: self
+                .seconds_ms("maxStaleSeconds", 0.0)?
+                .unwrap_or(d.max_stale_ms),
             fetch_timeout_ms: self
                 .seconds_ms("fetchTimeoutSeconds", 0.001)?
                 .unwrap_or(d.fetch_timeout_ms),
-            min_fresh_ms: self.seconds_ms("minFreshSeconds", 0.0)?.unwrap_or(d.min_fresh_ms),
-            max_fresh_ms: self.seconds_ms("maxFreshSeconds", 0.0)?.unwrap_or(d.max_fresh_ms),
+            min_fresh_ms: self
+                .seconds_ms("minFreshSeconds", 0.0)?
+                .unwrap_or(d.min_fresh_ms),
+            max_fresh_ms: self
+                .seconds_ms("maxFreshSeconds", 0.0)?
+                .unwrap_or(d.max_fresh_ms),
             default_fresh_ms: self
                 .seconds_ms("defaultFreshSeconds", 0.0)?
                 .unwrap_or(d.default_fresh_ms),

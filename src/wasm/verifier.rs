@@ -51,12 +51,21 @@ impl Verifier {
         let url = options
             .string("keysetUrl")?
             .ok_or_else(|| type_error("keysetUrl", "the keyset URL (a string)"))?;
-        if !["https://", "http://", "data:"].iter().any(|p| url.starts_with(p)) {
+        if !["https://", "http://", "data:"]
+            .iter()
+            .any(|p| url.starts_with(p))
+        {
             return Err(type_error("keysetUrl", "an http(s) URL"));
         }
         let authorization = options.string("keysetAuthorization")?;
-        if authorization.as_deref().is_some_and(|a| a.contains(['\r', '\n'])) {
-            return Err(type_error("keysetAuthorization", "a header value without line breaks"));
+        if authorization
+            .as_deref()
+            .is_some_and(|a| a.contains(['\r', '\n']))
+        {
+            return Err(type_error(
+                "keysetAuthorization",
+                "a header value without line breaks",
+            ));
         }
         let opts = options.verify_options()?;
         let config = options.cache_config()?;
@@ -121,9 +130,11 @@ impl Inner {
             .cache
             .plan(now as u64, &untrusted.key_need());
         match plan {
-            Plan::Verify(keyset) => {
-                Step::Done(to_js(untrusted.verify_with(&keyset, &self.opts, now / 1000.0)))
-            }
+            Plan::Verify(keyset) => Step::Done(to_js(untrusted.verify_with(
+                &keyset,
+                &self.opts,
+                now / 1000.0,
+            ))),
             Plan::Unavailable(reason) => Step::Done(rejected(reason)),
             Plan::Fetch(ticket) => {
                 self.start_fetch(ticket);
@@ -135,7 +146,12 @@ impl Inner {
 
     async fn verify_waiting(self: Rc<Self>, token: &str) -> JsValue {
         for _ in 0..MAX_PLANS {
-            let joined = self.state.borrow().in_flight.as_ref().map(|(_, p)| p.clone());
+            let joined = self
+                .state
+                .borrow()
+                .in_flight
+                .as_ref()
+                .map(|(_, p)| p.clone());
             if let Some(promise) = joined {
                 let wait = settled_or_timeout(&promise, self.config.fetch_timeout_ms as f64);
                 let _ = JsFuture::from(wait).await;

@@ -57,7 +57,9 @@ pub fn verify_with_keyset(
         None => None,
     };
     let Some(jwks_text) = jwks_text else {
-        return Err(js_sys::TypeError::new("jwtedge: jwks must be a JWKS JSON string or object").into());
+        return Err(
+            js_sys::TypeError::new("jwtedge: jwks must be a JWKS JSON string or object").into(),
+        );
     };
     let keyset = match keyset_for(&jwks_text) {
         Ok(keyset) => keyset,

@@ -7,6 +7,9 @@
 
 pub mod core;
 
+#[cfg(not(target_arch = "wasm32"))]
+pub mod origin;
+
 #[cfg(target_arch = "wasm32")]
 mod wasm;
 #[cfg(target_arch = "wasm32")]

@@ -1,0 +1,377 @@
+//! The command line (SPEC §7): `serve` (the default), `keys list|rotate|revoke KID|import
+//! FILE`, `token issue --sub S`. Loads the settings (file < environment < flags), sets up the
+//! log (stderr; level from `JWTEDGE_LOG`), and runs the command. `serve` prints where it
+//! listens on stdout; configuration errors exit with status 2 and a message naming the setting.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use tokio::sync::watch;
+
+use super::config::{RawConfig, Settings};
+use super::keys::KeyOutcome;
+use super::secrets::CREDENTIALS_FILE;
+use super::service::{now_ms, Origin, Trigger};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "jwtedge-origin",
+    version,
+    about = "jwtedge key origin: signs access tokens, rotates keys, serves the keyset",
+    after_help = "Every setting can also come from a TOML file (--config) or a JWTEDGE_* \
+                  environment variable; variables beat the file, flags beat both. See docs/ORIGIN.md."
+)]
+pub struct Cli {
+    /// TOML configuration file.
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// `postgres://…` for replicas sharing a database (default: SQLite in the data directory).
+    #[arg(long, global = true, value_name = "URL")]
+    database_url: Option<String>,
+    /// Data directory (SQLite file, generated master key and credentials).
+    #[arg(long, global = true, value_name = "DIR")]
+    data_dir: Option<String>,
+    /// Listen address; port 0 picks a free port.
+    #[arg(long, global = true, value_name = "ADDR")]
+    listen: Option<String>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the HTTP server (the default command).
+    Serve,
+    /// Manage signing keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+    /// Issue tokens for local testing.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum KeysCommand {
+    /// List keys with their lifecycle state and times.
+    List {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Rotate now: next becomes current, current becomes previous, a fresh next is made.
+    Rotate,
+    /// Emergency revoke: the key leaves the keyset at once (if current, next signs).
+    Revoke { kid: String },
+    /// Install a private JWK (Ed25519 with "d", or oct) as the current key.
+    Import { file: PathBuf },
+}
+
+#[derive(Subcommand, Debug)]
+enum TokenCommand {
+    /// Create a session and print its access token.
+    Issue {
+        #[arg(long)]
+        sub: String,
+        /// Custom claims, a JSON object.
+        #[arg(long, value_name = "JSON")]
+        claims: Option<String>,
+    },
+}
+
+fn load_settings(cli: &Cli) -> Result<Settings, String> {
+    let mut raw = RawConfig::default();
+    if let Some(path) = &cli.config {
+        raw.load_file(path).map_err(|e| e.to_string())?;
+    }
+    raw.load_env(std::env::vars());
+    if let Some(v) = &cli.database_url {
+        raw.set_flag("database_url", "--database-url", v.clone());
+    }
+    if let Some(v) = &cli.data_dir {
+        raw.set_flag("data_dir", "--data-dir", v.clone());
+    }
+    if let Some(v) = &cli.listen {
+        raw.set_flag("listen", "--listen", v.clone());
+    }
+    raw.resolve(cli.config.is_some()).map_err(|e| e.to_string())
+}
+
+fn init_logging() {
+    let level = std::env::var("JWTEDGE_LOG")
+        .ok()
+        .and_then(|v| v.parse::<tracing::Level>().ok())
+        .unwrap_or(tracing::Level::INFO);
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(level)
+        .with_ansi(false)
+        .with_target(false)
+        .try_init();
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    for name in RawConfig::unknown_env(std::env::vars()) {
+        tracing::warn!(variable = %name, "unknown JWTEDGE_* environment variable ignored");
+    }
+    let settings = match load_settings(&cli) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("jwtedge-origin: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("jwtedge-origin: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        match cli.command.unwrap_or(Command::Serve) {
+            Command::Serve => serve(settings).await,
+            Command::Keys { command } => keys(settings, command).await,
+            Command::Token {
+                command: TokenCommand::Issue { sub, claims },
+            } => issue_token(settings, sub, claims).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("jwtedge-origin: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn open_for_cli(settings: Settings) -> Result<Arc<Origin>, String> {
+    let issuer = settings.issuer_for(settings.listen);
+    Origin::open(settings, issuer).await
+}
+
+async fn serve(settings: Settings) -> Result<(), String> {
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .map_err(|e| {
+            format!(
+                "invalid setting `listen`: cannot listen on {}: {e}",
+                settings.listen
+            )
+        })?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| format!("cannot read the bound address: {e}"))?;
+    let issuer = settings.issuer_for(addr);
+    let embedded = settings.embedded_default;
+    let data_dir = settings.data_dir.clone();
+    let origin = Origin::open(settings, issuer).await?;
+    let ring = origin.keyring();
+    tracing::info!(
+        addr = %addr,
+        store = origin.store.backend(),
+        algorithm = origin.settings.algorithm.name(),
+        current = ring.current().map(|k| k.record.kid.as_str()).unwrap_or("-"),
+        issuer = %origin.issuer,
+        "jwtedge-origin listening"
+    );
+    print_banner(&origin, addr, embedded, &data_dir);
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let scheduler = tokio::spawn(super::rotation::run(origin.clone(), stop_rx));
+    let app = super::http::router(origin.clone());
+    let served = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await;
+    let _ = stop_tx.send(true);
+    let _ = scheduler.await;
+    served.map_err(|e| format!("server error: {e}"))?;
+    tracing::info!("jwtedge-origin stopped");
+    Ok(())
+}
+
+fn print_banner(
+    origin: &Origin,
+    addr: std::net::SocketAddr,
+    embedded: bool,
+    data_dir: &std::path::Path,
+) {
+    use std::io::Write;
+    let base = format!("http://{addr}");
+    let creds = origin
+        .secrets
+        .credentials_file
+        .clone()
+        .unwrap_or_else(|| data_dir.join(CREDENTIALS_FILE));
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "jwtedge-origin listening on {base}");
+    let _ = writeln!(out, "  keyset:      curl {base}/.well-known/jwks.json");
+    if origin.secrets.credentials_file.is_some() {
+        let _ = writeln!(
+            out,
+            "  credentials: {} (api_key, admin_token, edge_credential; mode 0600)",
+            creds.display()
+        );
+        let _ = writeln!(
+            out,
+            "  first token: curl -s -X POST {base}/sessions -H \"Authorization: Bearer $(sed -n 's/^api_key = \"\\(.*\\)\"/\\1/p' {})\" -d '{{\"sub\":\"alice\"}}'",
+            creds.display()
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "  first token: curl -s -X POST {base}/sessions -H \"Authorization: Bearer $JWTEDGE_API_KEY\" -d '{{\"sub\":\"alice\"}}'"
+        );
+    }
+    let _ = writeln!(
+        out,
+        "  or:          jwtedge-origin token issue --sub alice{}",
+        if embedded {
+            String::new()
+        } else {
+            " (with the same configuration)".to_string()
+        }
+    );
+    if embedded {
+        let _ = writeln!(
+            out,
+            "  (embedded default: SQLite and generated secrets in {}; see docs/ORIGIN.md to configure)",
+            data_dir.display()
+        );
+    }
+    let _ = out.flush();
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+    tracing::info!("shutdown requested; finishing requests in flight");
+}
+
+async fn keys(settings: Settings, command: KeysCommand) -> Result<(), String> {
+    let origin = open_for_cli(settings).await?;
+    match command {
+        KeysCommand::List { json } => {
+            let listing = origin.key_listing(now_ms());
+            if json {
+                println!("{}", serde_json::to_string_pretty(&listing).expect("json"));
+            } else {
+                print_key_table(&listing);
+            }
+        }
+        KeysCommand::Rotate => match origin
+            .rotate(None, Trigger::Manual)
+            .await
+            .map_err(|e| e.to_string())?
+        {
+            KeyOutcome::Rotated {
+                previous,
+                current,
+                next,
+            } => println!(
+                "rotated: previous {} current {current} next {next}",
+                previous.as_deref().unwrap_or("-")
+            ),
+            other => println!("{other:?}"),
+        },
+        KeysCommand::Revoke { kid } => {
+            match origin.revoke_key(kid).await.map_err(|e| e.to_string())? {
+                KeyOutcome::Revoked {
+                    kid,
+                    was,
+                    current,
+                    next,
+                } => println!(
+                    "revoked {kid} (was {}); current {current} next {next}",
+                    was.name()
+                ),
+                other => println!("{other:?}"),
+            }
+        }
+        KeysCommand::Import { file } => {
+            let text = std::fs::read_to_string(&file)
+                .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+            match origin.import_key(text).await.map_err(|e| e.to_string())? {
+                KeyOutcome::Imported { kid, previous } => println!(
+                    "imported {kid} as current; previous {}",
+                    previous.as_deref().unwrap_or("-")
+                ),
+                other => println!("{other:?}"),
+            }
+        }
+    }
+    Ok(())
+}
+
+fn print_key_table(listing: &serde_json::Value) {
+    let fmt_time = |v: &serde_json::Value| -> String {
+        v.as_f64()
+            .map(|s| {
+                humantime::format_rfc3339_seconds(
+                    std::time::UNIX_EPOCH + std::time::Duration::from_secs_f64(s.max(0.0)),
+                )
+                .to_string()
+            })
+            .unwrap_or_else(|| "-".into())
+    };
+    println!(
+        "{:<18} {:<6} {:<9} {:<21} {:<21} {:<21}",
+        "KID", "ALG", "STATE", "CREATED", "ACTIVATED", "RETIRES"
+    );
+    for k in listing["keys"].as_array().into_iter().flatten() {
+        println!(
+            "{:<18} {:<6} {:<9} {:<21} {:<21} {:<21}",
+            k["kid"].as_str().unwrap_or("?"),
+            k["alg"].as_str().unwrap_or("?"),
+            k["state"].as_str().unwrap_or("?"),
+            fmt_time(&k["created_at"]),
+            fmt_time(&k["activated_at"]),
+            fmt_time(&k["retires_at"]),
+        );
+    }
+}
+
+async fn issue_token(
+    settings: Settings,
+    sub: String,
+    claims: Option<String>,
+) -> Result<(), String> {
+    let claims = match claims {
+        None => serde_json::Map::new(),
+        Some(text) => match serde_json::from_str::<serde_json::Value>(&text) {
+            Ok(serde_json::Value::Object(map)) => map,
+            _ => return Err("--claims must be a JSON object".into()),
+        },
+    };
+    let origin = open_for_cli(settings).await?;
+    let tokens = origin
+        .create_session(sub, claims)
+        .await
+        .map_err(|e| e.to_string())?;
+    println!("{}", tokens.access_token);
+    Ok(())
+}

@@ -1,0 +1,507 @@
+//! The origin's settings (SPEC §7 table): defaults, the TOML file (`--config`), `JWTEDGE_*`
+//! environment variables, and command-line flags, in rising precedence. Every value is
+//! validated here; a bad one is a [`ConfigError`] that names the setting and where it came
+//! from, so startup stops with a clear message.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::core::Algorithm;
+
+/// Every setting, by its TOML key. The environment variable is `JWTEDGE_` + the key uppercased.
+pub const SETTINGS: [&str; 16] = [
+    "listen",
+    "data_dir",
+    "database_url",
+    "master_key",
+    "api_key",
+    "admin_token",
+    "edge_credential",
+    "algorithm",
+    "issuer",
+    "audience",
+    "access_token_ttl",
+    "refresh_token_ttl",
+    "refresh_grace",
+    "rotation_interval",
+    "keyset_max_age",
+    "leeway",
+];
+
+/// Configured credentials shorter than this are refused.
+pub const MIN_SECRET_LEN: usize = 16;
+
+pub fn env_name(setting: &str) -> String {
+    format!("JWTEDGE_{}", setting.to_ascii_uppercase())
+}
+
+/// Where a value came from, for error messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    Default,
+    File(PathBuf),
+    Env(String),
+    Flag(String),
+}
+
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Source::Default => f.write_str("default"),
+            Source::File(p) => write!(f, "config file {}", p.display()),
+            Source::Env(name) => write!(f, "environment variable {name}"),
+            Source::Flag(flag) => write!(f, "command-line flag {flag}"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub setting: String,
+    pub source: Source,
+    pub message: String,
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "invalid setting `{}` (from {}): {}",
+            self.setting, self.source, self.message
+        )
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Database {
+    /// The embedded default: one SQLite file.
+    Sqlite(PathBuf),
+    /// `postgres://…`: many replicas share it.
+    Postgres(String),
+}
+
+/// The validated settings. Secrets left unset here are generated into the data directory
+/// (see `secrets.rs`).
+#[derive(Clone)]
+pub struct Settings {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub database: Database,
+    pub master_key: Option<String>,
+    pub api_key: Option<String>,
+    pub admin_token: Option<String>,
+    pub edge_credential: Option<String>,
+    pub algorithm: Algorithm,
+    /// `None`: `http://<listen address>` (the bound address when serving).
+    pub issuer: Option<String>,
+    pub audience: String,
+    pub access_token_ttl: Duration,
+    pub refresh_token_ttl: Duration,
+    pub refresh_grace: Duration,
+    /// `None` is `off`.
+    pub rotation_interval: Option<Duration>,
+    pub keyset_max_age: Duration,
+    pub leeway: Duration,
+    /// True when nothing at all was configured (no file, no variable, no flag): the embedded
+    /// default, which `serve` explains at startup.
+    pub embedded_default: bool,
+}
+
+impl std::fmt::Debug for Settings {
+    // Never print secrets.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("listen", &self.listen)
+            .field("data_dir", &self.data_dir)
+            .field("algorithm", &self.algorithm)
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .field("access_token_ttl", &self.access_token_ttl)
+            .field("rotation_interval", &self.rotation_interval)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Raw values before validation: setting → (text, source).
+#[derive(Debug, Default, Clone)]
+pub struct RawConfig {
+    values: BTreeMap<&'static str, (String, Source)>,
+}
+
+fn known(setting: &str) -> Option<&'static str> {
+    SETTINGS.iter().copied().find(|s| *s == setting)
+}
+
+impl RawConfig {
+    /// Reads a TOML file: a flat table of the settings. Durations may be strings (`"2s"`) or
+    /// integers (seconds). Unknown keys are errors (a typo must not silently use a default).
+    pub fn load_file(&mut self, path: &Path) -> Result<(), ConfigError> {
+        let file_err = |setting: &str, message: String| ConfigError {
+            setting: setting.to_string(),
+            source: Source::File(path.to_path_buf()),
+            message,
+        };
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| file_err("--config", format!("cannot read the file: {e}")))?;
+        let table: toml::Table = toml::from_str(&text)
+            .map_err(|e| file_err("--config", format!("not valid TOML: {e}")))?;
+        for (key, value) in table {
+            let setting = known(&key).ok_or_else(|| {
+                file_err(
+                    &key,
+                    format!("unknown setting (known: {})", SETTINGS.join(", ")),
+                )
+            })?;
+            let text = match value {
+                toml::Value::String(s) => s,
+                toml::Value::Integer(i) => i.to_string(),
+                other => {
+                    return Err(file_err(
+                        setting,
+                        format!("expected a string, found {}", other.type_str()),
+                    ))
+                }
+            };
+            self.values
+                .insert(setting, (text, Source::File(path.to_path_buf())));
+        }
+        Ok(())
+    }
+
+    /// Applies `JWTEDGE_*` variables from `vars`. An empty variable counts as unset.
+    pub fn load_env<I: IntoIterator<Item = (String, String)>>(&mut self, vars: I) {
+        let vars: BTreeMap<String, String> = vars.into_iter().collect();
+        for setting in SETTINGS {
+            let name = env_name(setting);
+            if let Some(v) = vars.get(&name).filter(|v| !v.is_empty()) {
+                self.values.insert(setting, (v.clone(), Source::Env(name)));
+            }
+        }
+    }
+
+    /// `JWTEDGE_*` variables that are not settings (typos), to warn about.
+    pub fn unknown_env<I: IntoIterator<Item = (String, String)>>(vars: I) -> Vec<String> {
+        let mut unknown: Vec<String> = vars
+            .into_iter()
+            .map(|(k, _)| k)
+            .filter(|k| k.starts_with("JWTEDGE_"))
+            .filter(|k| !k.starts_with("JWTEDGE_TEST_") && k != "JWTEDGE_LOG")
+            .filter(|k| !SETTINGS.iter().any(|s| env_name(s) == *k))
+            .collect();
+        unknown.sort();
+        unknown
+    }
+
+    pub fn set_flag(&mut self, setting: &'static str, flag: &str, value: String) {
+        self.values
+            .insert(setting, (value, Source::Flag(flag.into())));
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    fn get(&self, setting: &str) -> Option<(&str, &Source)> {
+        self.values.get(setting).map(|(v, s)| (v.as_str(), s))
+    }
+
+    /// Validates everything into [`Settings`].
+    pub fn resolve(&self, config_file_given: bool) -> Result<Settings, ConfigError> {
+        let err = |setting: &str, message: String| {
+            let source = self
+                .get(setting)
+                .map(|(_, s)| s.clone())
+                .unwrap_or(Source::Default);
+            ConfigError {
+                setting: setting.to_string(),
+                source,
+                message,
+            }
+        };
+        let text = |setting: &str, default: &str| -> String {
+            self.get(setting)
+                .map(|(v, _)| v.to_string())
+                .unwrap_or_else(|| default.to_string())
+        };
+        let duration = |setting: &str, default: &str| -> Result<Duration, ConfigError> {
+            parse_duration(&text(setting, default)).map_err(|m| err(setting, m))
+        };
+
+        let listen_text = text("listen", "127.0.0.1:8080");
+        let listen: SocketAddr = listen_text.trim().parse().map_err(|_| {
+            err(
+                "listen",
+                format!("{listen_text:?} is not an address like 127.0.0.1:8080"),
+            )
+        })?;
+        let data_dir = PathBuf::from(text("data_dir", "./jwtedge-data"));
+        if data_dir.as_os_str().is_empty() {
+            return Err(err("data_dir", "must not be empty".into()));
+        }
+        let database = match self.get("database_url") {
+            None => Database::Sqlite(data_dir.join("jwtedge.sqlite3")),
+            Some((url, _)) => {
+                let url = url.trim();
+                if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+                    url.parse::<tokio_postgres::Config>().map_err(|e| {
+                        err("database_url", format!("not a valid PostgreSQL URL: {e}"))
+                    })?;
+                    Database::Postgres(url.to_string())
+                } else if let Some(path) = url.strip_prefix("sqlite://") {
+                    if path.is_empty() {
+                        return Err(err("database_url", "sqlite:// needs a file path".into()));
+                    }
+                    Database::Sqlite(PathBuf::from(path))
+                } else {
+                    return Err(err(
+                        "database_url",
+                        "expected postgres://… (or sqlite://PATH); leave it unset for SQLite in data_dir"
+                            .into(),
+                    ));
+                }
+            }
+        };
+        if let Some((mk, _)) = self.get("master_key") {
+            super::crypto_at_rest::MasterKey::from_base64(mk)
+                .map_err(|m| err("master_key", format!("{m} (expected 32 bytes in base64)")))?;
+        }
+        let secret = |setting: &str| -> Result<Option<String>, ConfigError> {
+            match self.get(setting) {
+                None => Ok(None),
+                Some((v, _)) if v.len() < MIN_SECRET_LEN => Err(err(
+                    setting,
+                    format!("must be at least {MIN_SECRET_LEN} characters"),
+                )),
+                Some((v, _)) if v.chars().any(|c| c.is_whitespace() || c.is_control()) => Err(err(
+                    setting,
+                    "must not contain spaces or control characters".into(),
+                )),
+                Some((v, _)) => Ok(Some(v.to_string())),
+            }
+        };
+        let algorithm_text = text("algorithm", "EdDSA");
+        let algorithm = Algorithm::from_name(algorithm_text.trim()).ok_or_else(|| {
+            err(
+                "algorithm",
+                format!("{algorithm_text:?} is not supported: use EdDSA or HS256"),
+            )
+        })?;
+        let issuer = match self.get("issuer") {
+            Some((v, _)) if v.trim().is_empty() => {
+                return Err(err("issuer", "must not be empty".into()))
+            }
+            Some((v, _)) => Some(v.trim().to_string()),
+            None => None,
+        };
+        let audience = text("audience", "api").trim().to_string();
+        if audience.is_empty() {
+            return Err(err("audience", "must not be empty".into()));
+        }
+        let access_token_ttl = duration("access_token_ttl", "1h")?;
+        if access_token_ttl < Duration::from_secs(1) || access_token_ttl.subsec_nanos() != 0 {
+            return Err(err(
+                "access_token_ttl",
+                "must be a whole number of seconds, at least 1s".into(),
+            ));
+        }
+        let refresh_token_ttl = duration("refresh_token_ttl", "100d")?;
+        if refresh_token_ttl < Duration::from_secs(1) {
+            return Err(err("refresh_token_ttl", "must be at least 1s".into()));
+        }
+        let refresh_grace = duration("refresh_grace", "30s")?;
+        let rotation_text = text("rotation_interval", "168h");
+        let rotation_interval = if rotation_text.trim().eq_ignore_ascii_case("off") {
+            None
+        } else {
+            let d = parse_duration(&rotation_text)
+                .map_err(|m| err("rotation_interval", format!("{m}, or \"off\"")))?;
+            if d < Duration::from_secs(1) {
+                return Err(err(
+                    "rotation_interval",
+                    "must be at least 1s, or \"off\"".into(),
+                ));
+            }
+            Some(d)
+        };
+        let keyset_max_age = duration("keyset_max_age", "300s")?;
+        let leeway = duration("leeway", "5s")?;
+        Ok(Settings {
+            listen,
+            data_dir,
+            database,
+            master_key: self.get("master_key").map(|(v, _)| v.trim().to_string()),
+            api_key: secret("api_key")?,
+            admin_token: secret("admin_token")?,
+            edge_credential: secret("edge_credential")?,
+            algorithm,
+            issuer,
+            audience,
+            access_token_ttl,
+            refresh_token_ttl,
+            refresh_grace,
+            rotation_interval,
+            keyset_max_age,
+            leeway,
+            embedded_default: self.is_empty() && !config_file_given,
+        })
+    }
+}
+
+/// Largest duration accepted (100 years): keeps every time computation far from overflow.
+const MAX_DURATION: Duration = Duration::from_secs(100 * 366 * 24 * 3600);
+
+/// humantime durations (`2s`, `15m`, `168h`, `100d`); a bare integer is seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let d = if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+        text.parse::<u64>()
+            .map(Duration::from_secs)
+            .map_err(|_| format!("{text:?} is too large"))?
+    } else {
+        humantime::parse_duration(text)
+            .map_err(|e| format!("{text:?} is not a duration like 2s, 15m, 168h ({e})"))?
+    };
+    if d > MAX_DURATION {
+        return Err(format!("{text:?} is longer than 100 years"));
+    }
+    Ok(d)
+}
+
+impl Settings {
+    /// The `iss` of issued tokens: the configured issuer, or `http://<addr>`.
+    pub fn issuer_for(&self, addr: SocketAddr) -> String {
+        self.issuer
+            .clone()
+            .unwrap_or_else(|| format!("http://{addr}"))
+    }
+
+    pub fn lifecycle_policy(&self) -> super::keys::Policy {
+        super::keys::Policy {
+            algorithm: self.algorithm,
+            rotation_interval_ms: self.rotation_interval.map(|d| d.as_millis() as i64),
+            retire_after_ms: (self.access_token_ttl + self.leeway + super::PROPAGATION_BOUND)
+                .as_millis() as i64,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults() {
+        let s = RawConfig::default().resolve(false).unwrap();
+        assert!(s.embedded_default);
+        assert_eq!(s.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(s.data_dir, PathBuf::from("./jwtedge-data"));
+        assert_eq!(
+            s.database,
+            Database::Sqlite(PathBuf::from("./jwtedge-data/jwtedge.sqlite3"))
+        );
+        assert_eq!(s.algorithm, Algorithm::EdDsa);
+        assert_eq!(s.audience, "api");
+        assert_eq!(s.access_token_ttl, Duration::from_secs(3600));
+        assert_eq!(s.refresh_token_ttl, Duration::from_secs(100 * 86400));
+        assert_eq!(s.refresh_grace, Duration::from_secs(30));
+        assert_eq!(s.rotation_interval, Some(Duration::from_secs(168 * 3600)));
+        assert_eq!(s.keyset_max_age, Duration::from_secs(300));
+        assert_eq!(s.leeway, Duration::from_secs(5));
+        assert_eq!(
+            s.issuer_for("127.0.0.1:9".parse().unwrap()),
+            "http://127.0.0.1:9"
+        );
+    }
+
+    #[test]
+    fn env_beats_file_and_flags_beat_env() {
+        let dir = std::env::temp_dir().join(format!("jwtedge-cfg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("c.toml");
+        std::fs::write(
+            &file,
+            "algorithm = \"HS256\"\naudience = \"from-file\"\naccess_token_ttl = 60\nrotation_interval = \"off\"\n",
+        )
+        .unwrap();
+        let mut raw = RawConfig::default();
+        raw.load_file(&file).unwrap();
+        raw.load_env(env(&[
+            ("JWTEDGE_AUDIENCE", "from-env"),
+            ("JWTEDGE_LISTEN", "127.0.0.1:1"),
+            ("JWTEDGE_ISSUER", ""),
+        ]));
+        raw.set_flag("listen", "--listen", "127.0.0.1:2".into());
+        let s = raw.resolve(true).unwrap();
+        assert!(!s.embedded_default);
+        assert_eq!(s.algorithm, Algorithm::Hs256);
+        assert_eq!(s.audience, "from-env");
+        assert_eq!(s.access_token_ttl, Duration::from_secs(60));
+        assert_eq!(s.rotation_interval, None);
+        assert_eq!(s.listen.port(), 2);
+        assert_eq!(s.issuer, None, "empty variable counts as unset");
+        std::fs::write(&file, "rotation_intervall = \"1h\"\n").unwrap();
+        let e = RawConfig::default().load_file(&file).unwrap_err();
+        assert_eq!(e.setting, "rotation_intervall");
+        assert!(e.to_string().contains("unknown setting"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn bad_values_name_the_setting_and_source() {
+        let cases = [
+            ("JWTEDGE_LISTEN", "nowhere", "listen"),
+            ("JWTEDGE_ALGORITHM", "RS256", "algorithm"),
+            ("JWTEDGE_ALGORITHM", "none", "algorithm"),
+            ("JWTEDGE_ACCESS_TOKEN_TTL", "soon", "access_token_ttl"),
+            ("JWTEDGE_ACCESS_TOKEN_TTL", "0s", "access_token_ttl"),
+            ("JWTEDGE_ACCESS_TOKEN_TTL", "1500ms", "access_token_ttl"),
+            ("JWTEDGE_ROTATION_INTERVAL", "never", "rotation_interval"),
+            ("JWTEDGE_ROTATION_INTERVAL", "10ms", "rotation_interval"),
+            ("JWTEDGE_MASTER_KEY", "c2hvcnQ=", "master_key"),
+            ("JWTEDGE_API_KEY", "short", "api_key"),
+            ("JWTEDGE_ADMIN_TOKEN", "has a space in it!", "admin_token"),
+            ("JWTEDGE_DATABASE_URL", "mysql://x", "database_url"),
+            ("JWTEDGE_KEYSET_MAX_AGE", "999999999999d", "keyset_max_age"),
+        ];
+        for (var, value, setting) in cases {
+            let mut raw = RawConfig::default();
+            raw.load_env(env(&[(var, value)]));
+            let e = raw
+                .resolve(false)
+                .err()
+                .unwrap_or_else(|| panic!("{var}={value} accepted"));
+            assert_eq!(e.setting, setting, "{var}={value}");
+            assert_eq!(e.source, Source::Env(var.into()));
+            assert!(e.to_string().contains(var), "{e}");
+            assert!(
+                !e.to_string().contains("has a space"),
+                "no secret echoed: {e}"
+            );
+        }
+    }
+
+    #[test]
+    fn unknown_env_vars_are_reported() {
+        let vars = env(&[
+            ("JWTEDGE_ROTATION_INTERVALL", "1h"),
+            ("JWTEDGE_LISTEN", "x"),
+            ("JWTEDGE_TEST_DATABASE_URL", "x"),
+            ("PATH", "x"),
+        ]);
+        assert_eq!(
+            RawConfig::unknown_env(vars),
+            vec!["JWTEDGE_ROTATION_INTERVALL".to_string()]
+        );
+    }
+}

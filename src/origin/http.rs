@@ -1,0 +1,379 @@
+//! The HTTP API of SPEC §7 on axum: routes, credential checks (constant time), request bodies
+//! (size limit → 413, malformed JSON → 400 with a message), the keyset endpoint's caching
+//! headers (`Cache-Control`, `ETag`, `304`), and a request log that records method, path,
+//! status and duration only — never headers or bodies, so no secret or token reaches the log.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, PathRejection};
+use axum::extract::{DefaultBodyLimit, Path, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+use super::error::ApiError;
+use super::secrets::Credential;
+use super::service::{now_ms, Origin, Trigger};
+
+/// Request bodies larger than this are refused with 413.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+type AppState = Arc<Origin>;
+
+pub fn router(origin: Arc<Origin>) -> Router {
+    Router::new()
+        .route("/.well-known/jwks.json", get(jwks))
+        .route("/sessions", post(create_session))
+        .route("/sessions/refresh", post(refresh_session))
+        .route("/sessions/revoke", post(revoke_session))
+        .route("/keys", get(list_keys))
+        .route("/keys/rotate", post(rotate_keys))
+        .route("/keys/{kid}/revoke", post(revoke_key))
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn(log_request))
+        .with_state(origin)
+}
+
+async fn log_request(req: Request, next: Next) -> Response {
+    let method = req.method().clone();
+    // The path only: a query string could carry anything.
+    let path = req.uri().path().to_string();
+    let started = Instant::now();
+    let resp = next.run(req).await;
+    tracing::info!(
+        method = %method,
+        path = %path,
+        status = resp.status().as_u16(),
+        ms = started.elapsed().as_millis() as u64,
+        "request"
+    );
+    resp
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "method not allowed on this endpoint",
+    )
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
+        .filter(|t| !t.is_empty())
+}
+
+fn require(origin: &Origin, credential: &Credential, headers: &HeaderMap) -> Result<(), ApiError> {
+    match bearer(headers) {
+        None => {
+            origin.metrics.auth_failures.inc();
+            Err(ApiError::unauthorized(
+                "missing credential: send Authorization: Bearer <credential>",
+            ))
+        }
+        Some(presented) if credential.matches(presented) => Ok(()),
+        Some(_) => {
+            origin.metrics.auth_failures.inc();
+            Err(ApiError::unauthorized("invalid credential"))
+        }
+    }
+}
+
+/// Reads a JSON body into `T`. `None` for an empty body when `optional`.
+fn json_body<T: DeserializeOwned>(
+    body: Result<Bytes, BytesRejection>,
+    optional: bool,
+) -> Result<Option<T>, ApiError> {
+    let bytes = body.map_err(|rej| {
+        if rej.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!("the request body is over {MAX_BODY_BYTES} bytes"),
+            )
+        } else {
+            ApiError::bad_request("bad_body", "cannot read the request body")
+        }
+    })?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        if optional {
+            return Ok(None);
+        }
+        return Err(ApiError::bad_request(
+            "malformed_json",
+            "the request body must be a JSON object",
+        ));
+    }
+    if crate::core::exceeds_depth(&bytes, crate::core::MAX_JSON_DEPTH) {
+        return Err(ApiError::bad_request(
+            "malformed_json",
+            format!(
+                "the JSON is nested deeper than {} levels",
+                crate::core::MAX_JSON_DEPTH
+            ),
+        ));
+    }
+    let value: Value = serde_json::from_slice(&bytes)
+        .map_err(|e| ApiError::bad_request("malformed_json", format!("malformed JSON: {e}")))?;
+    if !value.is_object() {
+        return Err(ApiError::bad_request(
+            "malformed_json",
+            "the request body must be a JSON object",
+        ));
+    }
+    serde_json::from_value(value)
+        .map(Some)
+        .map_err(|e| ApiError::bad_request("invalid_request", format!("invalid request: {e}")))
+}
+
+fn no_store(mut resp: Response) -> Response {
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
+}
+
+fn etag_matches(headers: &HeaderMap, etag: &str) -> bool {
+    let Some(value) = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    value.split(',').map(str::trim).any(|candidate| {
+        candidate == "*" || candidate.strip_prefix("W/").unwrap_or(candidate) == etag
+    })
+}
+
+async fn jwks(State(origin): State<AppState>, headers: HeaderMap) -> Response {
+    let ring = origin.keyring();
+    let keyset = ring.jwks(now_ms(), &origin.policy);
+    let secret = keyset.keys.iter().any(|k| k.kty == "oct");
+    if secret {
+        if let Err(e) = require(&origin, &origin.secrets.edge_credential, &headers) {
+            origin.metrics.keyset_401.inc();
+            return e.into_response();
+        }
+    }
+    let body = serde_json::to_vec(&keyset).expect("a JWKS serializes");
+    let digest = Sha256::digest(&body);
+    let etag = format!(
+        "\"{}\"",
+        digest[..16]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    );
+    let max_age = origin.settings.keyset_max_age.as_secs();
+    let cache_control = if secret {
+        // Secret material: no shared cache may keep it (SPEC §3).
+        format!("private, no-store, max-age={max_age}")
+    } else {
+        format!("public, max-age={max_age}")
+    };
+    let mut resp = if etag_matches(&headers, &etag) {
+        origin.metrics.keyset_304.inc();
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        origin.metrics.keyset_200.inc();
+        (
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )],
+            body,
+        )
+            .into_response()
+    };
+    let h = resp.headers_mut();
+    h.insert(header::ETAG, HeaderValue::from_str(&etag).expect("hex"));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_str(&cache_control).expect("ascii"),
+    );
+    if secret {
+        h.insert(header::VARY, HeaderValue::from_static("Authorization"));
+    }
+    resp
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateSession {
+    sub: String,
+    #[serde(default)]
+    claims: Option<Map<String, Value>>,
+}
+
+async fn create_session(
+    State(origin): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    require(&origin, &origin.secrets.api_key, &headers)?;
+    let req: CreateSession = json_body(body, false)?.expect("required");
+    let tokens = origin
+        .create_session(req.sub, req.claims.unwrap_or_default())
+        .await?;
+    Ok(no_store(
+        (StatusCode::CREATED, Json(tokens)).into_response(),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RefreshBody {
+    refresh_token: String,
+}
+
+async fn refresh_session(
+    State(origin): State<AppState>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let req: RefreshBody = json_body(body, false)?.expect("required");
+    let tokens = origin.refresh(&req.refresh_token).await?;
+    Ok(no_store(Json(tokens).into_response()))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RevokeBody {
+    refresh_token: Option<String>,
+    session_id: Option<String>,
+}
+
+async fn revoke_session(
+    State(origin): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let req: RevokeBody = json_body(body, false)?.expect("required");
+    let sid = match (req.refresh_token, req.session_id) {
+        (Some(token), None) => origin.revoke_session_by_token(&token).await?,
+        (None, Some(sid)) => {
+            require(&origin, &origin.secrets.api_key, &headers)?;
+            origin.revoke_session(&sid).await?;
+            sid
+        }
+        _ => {
+            return Err(ApiError::bad_request(
+                "invalid_request",
+                "send either `refresh_token`, or `session_id` with the API key",
+            ))
+        }
+    };
+    Ok(no_store(
+        Json(serde_json::json!({ "revoked": true, "session_id": sid })).into_response(),
+    ))
+}
+
+async fn list_keys(
+    State(origin): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    require(&origin, &origin.secrets.admin_token, &headers)?;
+    Ok(no_store(Json(origin.key_listing(now_ms())).into_response()))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RotateBody {
+    /// Rotate only if this kid is still current (409 `current_changed` otherwise).
+    expect_current: Option<String>,
+}
+
+async fn rotate_keys(
+    State(origin): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    require(&origin, &origin.secrets.admin_token, &headers)?;
+    let req: RotateBody = json_body(body, true)?.unwrap_or_default();
+    let outcome = origin.rotate(req.expect_current, Trigger::Manual).await?;
+    let body = match outcome {
+        super::keys::KeyOutcome::Rotated {
+            previous,
+            current,
+            next,
+        } => {
+            serde_json::json!({ "rotated": true, "previous": previous, "current": current, "next": next })
+        }
+        _ => serde_json::json!({ "rotated": false }),
+    };
+    Ok(no_store(Json(body).into_response()))
+}
+
+async fn revoke_key(
+    State(origin): State<AppState>,
+    headers: HeaderMap,
+    kid: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
+    require(&origin, &origin.secrets.admin_token, &headers)?;
+    let Path(kid) =
+        kid.map_err(|_| ApiError::bad_request("invalid_request", "bad kid in the path"))?;
+    let outcome = origin.revoke_key(kid).await?;
+    let body = match outcome {
+        super::keys::KeyOutcome::Revoked {
+            kid,
+            was,
+            current,
+            next,
+        } => serde_json::json!({
+            "revoked": kid, "was": was.name(), "current": current, "next": next
+        }),
+        _ => serde_json::json!({}),
+    };
+    Ok(no_store(Json(body).into_response()))
+}
+
+async fn healthz(State(origin): State<AppState>) -> Response {
+    let ring = origin.keyring();
+    let silence = origin.store_silence_ms();
+    // The store is polled every 250 ms: 5 s of silence means it is unreachable.
+    let store_ok = silence < 5_000;
+    let body = serde_json::json!({
+        "status": if store_ok && ring.current().is_some() { "ok" } else { "degraded" },
+        "store": origin.store.backend(),
+        "store_reachable": store_ok,
+        "current_kid": ring.current().map(|k| k.record.kid.clone()),
+    });
+    let status = if store_ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    no_store((status, Json(body)).into_response())
+}
+
+async fn metrics(State(origin): State<AppState>) -> Response {
+    let text = origin
+        .metrics
+        .render(&origin.keyring(), now_ms(), &origin.policy);
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+        )],
+        text,
+    )
+        .into_response()
+}

@@ -1,0 +1,30 @@
+//! The key origin (SPEC §7), native only: the `jwtedge-origin` binary's library half.
+//!
+//! - [`config`]: settings from defaults, TOML, `JWTEDGE_*` variables and flags.
+//! - [`secrets`]: master key and credentials, configured or generated into the data directory.
+//! - [`keys`]: the pure key lifecycle; [`signer`]: key material and JWS signing;
+//!   [`crypto_at_rest`]: AEAD sealing of private keys; [`keyring`]: the opened keys in memory.
+//! - [`sessions`]: sessions and refresh-token rotation with theft detection.
+//! - [`store`]: the storage trait and its SQLite and PostgreSQL backends.
+//! - [`service`]: the operations; [`http`]: the HTTP API; [`rotation`]: the scheduler;
+//!   [`metrics`]: Prometheus counters; [`error`]: request errors; [`cli`]: the command line.
+
+pub mod cli;
+pub mod config;
+pub mod crypto_at_rest;
+pub mod error;
+pub mod http;
+pub mod keyring;
+pub mod keys;
+pub mod metrics;
+pub mod rotation;
+pub mod secrets;
+pub mod service;
+pub mod sessions;
+pub mod signer;
+pub mod store;
+
+/// How long a change made through one replica may take to reach the others (they poll the
+/// store every [`rotation::TICK`]). Added to the retirement time of previous keys, since a
+/// replica that has not yet seen a rotation may still sign with the old current key.
+pub const PROPAGATION_BOUND: std::time::Duration = std::time::Duration::from_secs(1);

@@ -1,0 +1,536 @@
+//! The origin's operations, shared by the HTTP server and the CLI: opening the store and the
+//! secrets at startup, signing access tokens with the current key (SPEC §2 profile), sessions,
+//! and the key operations (each one store transaction followed by an immediate reload, so the
+//! process that made a change never serves the old keyset afterwards).
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, RwLock};
+
+use axum::http::StatusCode;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::config::{Database, Settings};
+use super::crypto_at_rest::{random_id, MASTER_CHECK_AAD, MASTER_CHECK_PLAINTEXT};
+use super::error::ApiError;
+use super::keyring::Keyring;
+use super::keys::{self, KeyOutcome, Policy};
+use super::metrics::Metrics;
+use super::secrets::{self, Secrets};
+use super::sessions::{self, RefreshRecord, RefreshResult, SessionRecord};
+use super::signer;
+use super::store::{postgres::PostgresStore, sqlite::SqliteStore, Store};
+use crate::core::b64url_encode;
+
+/// Unix time in milliseconds.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// Claims a session may not set: the registered ones the origin writes itself (SPEC §2), and
+/// `nbf`, which would make a fresh token unusable.
+pub const RESERVED_CLAIMS: [&str; 8] = ["iss", "sub", "aud", "iat", "exp", "jti", "sid", "nbf"];
+pub const MAX_CLAIMS_BYTES: usize = 4096;
+pub const MAX_SUB_CHARS: usize = 256;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SessionTokens {
+    pub access_token: String,
+    pub refresh_token: String,
+    pub session_id: String,
+    /// Unix seconds.
+    pub access_token_expires_at: i64,
+}
+
+/// What started a rotation (for logs and metrics).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trigger {
+    Scheduled,
+    Manual,
+}
+
+pub struct Origin {
+    pub settings: Settings,
+    pub secrets: Secrets,
+    pub issuer: String,
+    pub store: Arc<dyn Store>,
+    pub metrics: Metrics,
+    pub policy: Policy,
+    keyring: RwLock<Arc<Keyring>>,
+    /// When the store last answered (Unix ms), for /healthz.
+    last_store_ok: AtomicI64,
+}
+
+impl Origin {
+    /// Opens everything a running origin needs; every failure here is a startup error.
+    pub async fn open(settings: Settings, issuer: String) -> Result<Arc<Origin>, String> {
+        let secrets = secrets::resolve(&settings).map_err(|e| e.to_string())?;
+        for path in &secrets.generated {
+            tracing::info!(file = %path.display(), mode = "0600", "generated secrets written (not logged)");
+        }
+        let store: Arc<dyn Store> = match &settings.database {
+            Database::Sqlite(path) => {
+                match path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                    Some(dir) if *dir == *settings.data_dir => {
+                        secrets::ensure_data_dir(dir).map_err(|e| e.to_string())?
+                    }
+                    Some(dir) => std::fs::create_dir_all(dir).map_err(|e| {
+                        format!(
+                            "invalid setting `database_url`: cannot create {}: {e}",
+                            dir.display()
+                        )
+                    })?,
+                    None => {}
+                }
+                Arc::new(
+                    SqliteStore::open(path)
+                        .map_err(|e| format!("invalid setting `database_url`/`data_dir`: {e}"))?,
+                )
+            }
+            Database::Postgres(url) => Arc::new(
+                PostgresStore::connect(url)
+                    .await
+                    .map_err(|e| format!("invalid setting `database_url`: {e}"))?,
+            ),
+        };
+        store
+            .migrate()
+            .await
+            .map_err(|e| format!("cannot prepare the database: {e}"))?;
+
+        // A database remembers which master key sealed its keys.
+        let master = &secrets.master_key;
+        let check = b64url_encode(&master.seal(MASTER_CHECK_AAD, MASTER_CHECK_PLAINTEXT));
+        let stored = store
+            .meta_init("master_key_check", &check)
+            .await
+            .map_err(|e| format!("cannot read the database: {e}"))?;
+        let opens = crate::core::b64url_decode(stored.as_bytes())
+            .and_then(|sealed| master.open(MASTER_CHECK_AAD, &sealed).ok())
+            .is_some_and(|p| p == MASTER_CHECK_PLAINTEXT);
+        if !opens {
+            return Err(
+                "invalid setting `master_key`: this database's keys were sealed with a different master key"
+                    .to_string(),
+            );
+        }
+
+        let policy = settings.lifecycle_policy();
+        let origin = Arc::new(Origin {
+            settings,
+            secrets,
+            issuer,
+            store,
+            metrics: Metrics::default(),
+            policy,
+            keyring: RwLock::new(Arc::new(Keyring::empty())),
+            last_store_ok: AtomicI64::new(now_ms()),
+        });
+        let outcome = origin
+            .mutate(move |keys, now, policy, factory| {
+                keys::ensure_ready(keys, now, policy, factory)
+            })
+            .await
+            .map_err(|e| format!("cannot prepare the signing keys: {e}"))?;
+        if let KeyOutcome::Initialized { current, next } = &outcome {
+            tracing::info!(current = %current, next = %next, "signing keys created");
+        }
+        origin
+            .reload()
+            .await
+            .map_err(|e| format!("cannot load the signing keys: {e}"))?;
+        Ok(origin)
+    }
+
+    pub fn keyring(&self) -> Arc<Keyring> {
+        self.keyring
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    fn store_ok(&self) {
+        self.last_store_ok.store(now_ms(), Ordering::Relaxed);
+    }
+
+    fn store_failed<E: Into<ApiError>>(&self, e: E) -> ApiError {
+        self.metrics.store_errors.inc();
+        e.into()
+    }
+
+    /// Milliseconds since the store last answered.
+    pub fn store_silence_ms(&self) -> i64 {
+        now_ms() - self.last_store_ok.load(Ordering::Relaxed)
+    }
+
+    /// Loads the key table and swaps the keyring (never back to an older generation).
+    pub async fn reload(&self) -> Result<(), ApiError> {
+        let snapshot = self
+            .store
+            .load_keys()
+            .await
+            .map_err(|e| self.store_failed(e))?;
+        self.store_ok();
+        let ring = Keyring::open(snapshot, &self.secrets.master_key).map_err(|e| {
+            tracing::error!(error = %e, "cannot open signing keys");
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "cannot open signing keys",
+            )
+        })?;
+        let mut slot = self.keyring.write().unwrap_or_else(|p| p.into_inner());
+        if ring.generation >= slot.generation {
+            *slot = Arc::new(ring);
+        }
+        Ok(())
+    }
+
+    /// Reloads when another process (a replica, the CLI) changed the keys.
+    pub async fn reload_if_changed(&self) -> Result<bool, ApiError> {
+        let generation = self
+            .store
+            .key_generation()
+            .await
+            .map_err(|e| self.store_failed(e))?;
+        self.store_ok();
+        if generation != self.keyring().generation {
+            self.reload().await?;
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    /// Runs a lifecycle step in one store transaction, then reloads.
+    async fn mutate<F>(&self, step: F) -> Result<KeyOutcome, ApiError>
+    where
+        F: FnOnce(
+                &mut Vec<keys::KeyRecord>,
+                i64,
+                &Policy,
+                &mut keys::KeyFactory<'_>,
+            ) -> Result<KeyOutcome, keys::KeyError>
+            + Send
+            + 'static,
+    {
+        let master = self.secrets.master_key.clone();
+        let policy = self.policy;
+        let outcome = self
+            .store
+            .mutate_keys(Box::new(move |keys| {
+                let mut factory = |alg| Ok(signer::generate(alg, &master));
+                // The clock is read inside the transaction, after any lock wait.
+                step(keys, now_ms(), &policy, &mut factory)
+            }))
+            .await;
+        let outcome = match outcome {
+            Err(super::store::StoreError::Key(e)) => return Err(e.into()),
+            Err(e) => return Err(self.store_failed(e)),
+            Ok(o) => o,
+        };
+        self.store_ok();
+        if outcome != KeyOutcome::Unchanged {
+            self.reload().await?;
+        }
+        Ok(outcome)
+    }
+
+    pub async fn rotate(
+        &self,
+        expect_current: Option<String>,
+        trigger: Trigger,
+    ) -> Result<KeyOutcome, ApiError> {
+        let outcome = match trigger {
+            Trigger::Manual => {
+                self.mutate(move |keys, now, policy, factory| {
+                    keys::rotate(keys, now, policy, factory, expect_current.as_deref())
+                })
+                .await?
+            }
+            Trigger::Scheduled => {
+                self.mutate(|keys, now, policy, factory| {
+                    keys::rotate_if_due(keys, now, policy, factory)
+                })
+                .await?
+            }
+        };
+        if let KeyOutcome::Rotated {
+            previous,
+            current,
+            next,
+        } = &outcome
+        {
+            match trigger {
+                Trigger::Manual => self.metrics.rotations_manual.inc(),
+                Trigger::Scheduled => self.metrics.rotations_scheduled.inc(),
+            }
+            tracing::info!(
+                trigger = ?trigger,
+                previous = previous.as_deref().unwrap_or("-"),
+                current = %current,
+                next = %next,
+                "signing key rotated"
+            );
+        }
+        Ok(outcome)
+    }
+
+    pub async fn revoke_key(&self, kid: String) -> Result<KeyOutcome, ApiError> {
+        let outcome = self
+            .mutate(move |keys, now, policy, factory| {
+                keys::revoke(keys, &kid, now, policy, factory)
+            })
+            .await?;
+        if let KeyOutcome::Revoked {
+            kid,
+            was,
+            current,
+            next,
+        } = &outcome
+        {
+            self.metrics.revocations.inc();
+            tracing::warn!(kid = %kid, was = was.name(), current = %current, next = %next, "signing key revoked");
+        }
+        Ok(outcome)
+    }
+
+    pub async fn import_key(&self, jwk_json: String) -> Result<KeyOutcome, ApiError> {
+        let new = signer::import_jwk(&jwk_json, &self.secrets.master_key)?;
+        let outcome = self
+            .mutate(move |keys, now, policy, factory| keys::import(keys, new, now, policy, factory))
+            .await?;
+        if let KeyOutcome::Imported { kid, previous } = &outcome {
+            self.metrics.imports.inc();
+            tracing::info!(kid = %kid, previous = previous.as_deref().unwrap_or("-"), "signing key imported as current");
+        }
+        Ok(outcome)
+    }
+
+    pub async fn retire_due(&self) -> Result<KeyOutcome, ApiError> {
+        let outcome = self
+            .mutate(|keys, now, policy, _| Ok(keys::retire_due(keys, now, policy)))
+            .await?;
+        if let KeyOutcome::Retired(kids) = &outcome {
+            for kid in kids {
+                self.metrics.retirements.inc();
+                tracing::info!(kid = %kid, "signing key retired");
+            }
+        }
+        Ok(outcome)
+    }
+
+    /// Signs an access token for a session with the current key.
+    fn sign_access_token(
+        &self,
+        sub: &str,
+        sid: &str,
+        custom: &Map<String, Value>,
+    ) -> Result<(String, i64), ApiError> {
+        let ring = self.keyring();
+        let key = ring
+            .current()
+            .ok_or_else(|| ApiError::unavailable("no current signing key"))?;
+        let material = key
+            .material
+            .as_ref()
+            .ok_or_else(|| ApiError::unavailable("the current signing key is not available"))?;
+        let iat = now_ms().div_euclid(1000);
+        let exp = iat + self.settings.access_token_ttl.as_secs() as i64;
+        let mut claims = custom.clone();
+        // Registered claims last: they overwrite anything of the same name.
+        claims.insert("iss".into(), Value::from(self.issuer.clone()));
+        claims.insert("sub".into(), Value::from(sub));
+        claims.insert("aud".into(), Value::from(self.settings.audience.clone()));
+        claims.insert("iat".into(), Value::from(iat));
+        claims.insert("exp".into(), Value::from(exp));
+        claims.insert("jti".into(), Value::from(random_id::<16>()));
+        claims.insert("sid".into(), Value::from(sid));
+        let json = Value::Object(claims).to_string();
+        let token = signer::sign(&key.record.kid, key.record.alg, material, &json);
+        self.metrics.tokens_signed.inc();
+        Ok((token, exp))
+    }
+
+    /// Validates the inputs of a new session.
+    pub fn check_session_input(sub: &str, claims: &Map<String, Value>) -> Result<(), ApiError> {
+        if sub.is_empty() || sub.chars().count() > MAX_SUB_CHARS {
+            return Err(ApiError::bad_request(
+                "invalid_sub",
+                format!("`sub` must be 1 to {MAX_SUB_CHARS} characters"),
+            ));
+        }
+        if sub.chars().any(char::is_control) {
+            return Err(ApiError::bad_request(
+                "invalid_sub",
+                "`sub` must not contain control characters",
+            ));
+        }
+        if let Some(name) = RESERVED_CLAIMS.iter().find(|c| claims.contains_key(**c)) {
+            return Err(ApiError::bad_request(
+                "reserved_claim",
+                format!("`claims` may not set the registered claim `{name}`; the origin sets it"),
+            ));
+        }
+        if Value::Object(claims.clone()).to_string().len() > MAX_CLAIMS_BYTES {
+            return Err(ApiError::bad_request(
+                "claims_too_large",
+                format!("`claims` must serialize to at most {MAX_CLAIMS_BYTES} bytes"),
+            ));
+        }
+        Ok(())
+    }
+
+    pub async fn create_session(
+        &self,
+        sub: String,
+        claims: Map<String, Value>,
+    ) -> Result<SessionTokens, ApiError> {
+        Self::check_session_input(&sub, &claims)?;
+        let now = now_ms();
+        let session = SessionRecord {
+            id: sessions::new_session_id(),
+            sub,
+            claims_json: Value::Object(claims.clone()).to_string(),
+            created_at: now,
+            revoked_at: None,
+        };
+        let refresh = sessions::new_refresh_token();
+        let record = RefreshRecord {
+            hash: refresh.hash,
+            session_id: session.id.clone(),
+            created_at: now,
+            expires_at: now + self.settings.refresh_token_ttl.as_millis() as i64,
+            used_at: None,
+        };
+        let (access_token, exp) = self.sign_access_token(&session.sub, &session.id, &claims)?;
+        self.store
+            .create_session(&session, &record)
+            .await
+            .map_err(|e| self.store_failed(e))?;
+        self.metrics.sessions_created.inc();
+        tracing::info!(sid = %session.id, "session created");
+        Ok(SessionTokens {
+            access_token,
+            refresh_token: refresh.token,
+            session_id: session.id,
+            access_token_expires_at: exp,
+        })
+    }
+
+    pub async fn refresh(&self, refresh_token: &str) -> Result<SessionTokens, ApiError> {
+        let now = now_ms();
+        let new = sessions::new_refresh_token();
+        let record = RefreshRecord {
+            hash: new.hash,
+            session_id: String::new(), // the store fills in the session's id
+            created_at: now,
+            expires_at: now + self.settings.refresh_token_ttl.as_millis() as i64,
+            used_at: None,
+        };
+        let result = self
+            .store
+            .refresh(
+                &sessions::hash_refresh_token(refresh_token),
+                record,
+                now,
+                self.settings.refresh_grace.as_millis() as i64,
+            )
+            .await
+            .map_err(|e| self.store_failed(e))?;
+        match result {
+            RefreshResult::Rotated(session) => {
+                let claims: Map<String, Value> = serde_json::from_str(&session.claims_json)
+                    .map_err(|_| {
+                        ApiError::new(
+                            StatusCode::INTERNAL_SERVER_ERROR,
+                            "internal",
+                            "stored session claims are unreadable",
+                        )
+                    })?;
+                let (access_token, exp) =
+                    self.sign_access_token(&session.sub, &session.id, &claims)?;
+                self.metrics.refresh_ok.inc();
+                Ok(SessionTokens {
+                    access_token,
+                    refresh_token: new.token,
+                    session_id: session.id,
+                    access_token_expires_at: exp,
+                })
+            }
+            RefreshResult::Rejected(r) => {
+                self.metrics.refresh_rejected(r);
+                if r == sessions::RefreshRejection::TheftDetected {
+                    tracing::warn!("rotated refresh token reused after the grace window: session revoked (token theft)");
+                }
+                Err(r.into())
+            }
+        }
+    }
+
+    pub async fn revoke_session_by_token(&self, refresh_token: &str) -> Result<String, ApiError> {
+        let sid = self
+            .store
+            .revoke_session_by_token(&sessions::hash_refresh_token(refresh_token), now_ms())
+            .await
+            .map_err(|e| self.store_failed(e))?
+            .ok_or_else(|| ApiError::from(sessions::RefreshRejection::Unknown))?;
+        self.metrics.sessions_revoked.inc();
+        tracing::info!(sid = %sid, "session revoked");
+        Ok(sid)
+    }
+
+    pub async fn revoke_session(&self, sid: &str) -> Result<(), ApiError> {
+        let found = self
+            .store
+            .revoke_session(sid, now_ms())
+            .await
+            .map_err(|e| self.store_failed(e))?;
+        if !found {
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                "session_not_found",
+                "no session with this id",
+            ));
+        }
+        self.metrics.sessions_revoked.inc();
+        tracing::info!(sid = %sid, "session revoked");
+        Ok(())
+    }
+
+    /// The key table with states and times, for `GET /keys` and `keys list`.
+    pub fn key_listing(&self, now: i64) -> Value {
+        let ring = self.keyring();
+        let secs = |ms: Option<i64>| ms.map(|m| m as f64 / 1000.0);
+        let keys: Vec<Value> = ring
+            .keys
+            .iter()
+            .rev()
+            .map(|k| {
+                let r = &k.record;
+                serde_json::json!({
+                    "kid": r.kid,
+                    "alg": r.alg.name(),
+                    "state": keys::effective_state(r, now, &self.policy).name(),
+                    "published": keys::is_published(r, now, &self.policy),
+                    "created_at": secs(Some(r.created_at)),
+                    "activated_at": secs(r.activated_at),
+                    "deactivated_at": secs(r.deactivated_at),
+                    "retires_at": secs(keys::retires_at(r, &self.policy)),
+                    "revoked_at": secs(r.revoked_at),
+                })
+            })
+            .collect();
+        let records = ring.records();
+        serde_json::json!({
+            "current": keys::current(&records).map(|k| k.kid.clone()),
+            "next": keys::next(&records).map(|k| k.kid.clone()),
+            "next_rotation_at": secs(keys::rotation_due_at(&records, &self.policy)),
+            "rotation_interval_seconds": self.settings.rotation_interval.map(|d| d.as_secs_f64()),
+            "generation": ring.generation,
+            "keys": keys,
+        })
+    }
+}

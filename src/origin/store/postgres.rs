@@ -1,0 +1,429 @@
+//! The PostgreSQL backend, for many replicas on one database. Key operations take a
+//! transaction-scoped advisory lock first, so replicas' rotations serialise and the "is a
+//! rotation due?" check inside one transaction sees the other's committed rotation (once per
+//! interval, never twice). Sessions lock their rows (`FOR UPDATE`), so two replicas cannot both
+//! rotate the same refresh token. One connection per process, re-established when it drops.
+
+use async_trait::async_trait;
+use tokio::sync::{Mutex, MutexGuard};
+use tokio_postgres::{Client, GenericClient, NoTls, Row};
+
+use super::{KeyMutation, KeySnapshot, Store, StoreError};
+use crate::core::Algorithm;
+use crate::origin::keys::{diff, KeyOutcome, KeyRecord, KeyState};
+use crate::origin::sessions::{
+    decide, RefreshDecision, RefreshRecord, RefreshRejection, RefreshResult, SessionRecord,
+};
+
+/// The advisory lock serialising key operations and migrations ("jwte").
+const KEY_LOCK: i64 = 0x6a77_7465;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS signing_keys (
+    kid TEXT PRIMARY KEY,
+    alg TEXT NOT NULL,
+    state TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    activated_at BIGINT,
+    deactivated_at BIGINT,
+    revoked_at BIGINT,
+    public_key BYTEA NOT NULL,
+    sealed_secret BYTEA
+);
+CREATE TABLE IF NOT EXISTS sessions (
+    id TEXT PRIMARY KEY,
+    sub TEXT NOT NULL,
+    claims TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    revoked_at BIGINT
+);
+CREATE TABLE IF NOT EXISTS refresh_tokens (
+    hash TEXT PRIMARY KEY,
+    session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    used_at BIGINT
+);
+CREATE INDEX IF NOT EXISTS refresh_tokens_session ON refresh_tokens(session_id);
+CREATE INDEX IF NOT EXISTS refresh_tokens_expiry ON refresh_tokens(expires_at);
+INSERT INTO meta (key, value) VALUES ('schema_version', '1') ON CONFLICT DO NOTHING;
+INSERT INTO meta (key, value) VALUES ('key_generation', '0') ON CONFLICT DO NOTHING;
+";
+
+pub struct PostgresStore {
+    config: tokio_postgres::Config,
+    client: Mutex<Option<Client>>,
+}
+
+fn be(e: tokio_postgres::Error) -> StoreError {
+    // tokio-postgres errors never carry the connection password.
+    StoreError::Backend(e.to_string())
+}
+
+impl PostgresStore {
+    /// Connects once (so a wrong URL is a startup error).
+    pub async fn connect(url: &str) -> Result<PostgresStore, StoreError> {
+        let config: tokio_postgres::Config = url
+            .parse()
+            .map_err(|e| StoreError::Backend(format!("bad database_url: {e}")))?;
+        let store = PostgresStore {
+            config,
+            client: Mutex::new(None),
+        };
+        drop(store.client().await?);
+        Ok(store)
+    }
+
+    async fn client(&self) -> Result<MutexGuard<'_, Option<Client>>, StoreError> {
+        let mut guard = self.client.lock().await;
+        if guard.as_ref().is_none_or(|c| c.is_closed()) {
+            let (client, connection) = self.config.connect(NoTls).await.map_err(be)?;
+            tokio::spawn(async move {
+                if let Err(e) = connection.await {
+                    tracing::warn!(error = %e, "PostgreSQL connection closed");
+                }
+            });
+            *guard = Some(client);
+        }
+        Ok(guard)
+    }
+}
+
+fn read_key(row: &Row) -> Result<KeyRecord, StoreError> {
+    let kid: String = row.get(0);
+    let alg: String = row.get(1);
+    let state: String = row.get(2);
+    let (Some(alg), Some(state)) = (Algorithm::from_name(&alg), KeyState::from_name(&state)) else {
+        return Err(StoreError::Corrupt(format!(
+            "key {kid:?} has alg {alg:?} / state {state:?}"
+        )));
+    };
+    Ok(KeyRecord {
+        kid,
+        alg,
+        state,
+        created_at: row.get(3),
+        activated_at: row.get(4),
+        deactivated_at: row.get(5),
+        revoked_at: row.get(6),
+        public_key: row.get(7),
+        sealed_secret: row.get(8),
+    })
+}
+
+async fn load_keys_tx<C: GenericClient>(c: &C) -> Result<Vec<KeyRecord>, StoreError> {
+    let rows = c
+        .query(
+            "SELECT kid, alg, state, created_at, activated_at, deactivated_at, revoked_at, \
+             public_key, sealed_secret FROM signing_keys ORDER BY created_at, kid",
+            &[],
+        )
+        .await
+        .map_err(be)?;
+    rows.iter().map(read_key).collect()
+}
+
+async fn generation_tx<C: GenericClient>(c: &C) -> Result<i64, StoreError> {
+    let row = c
+        .query_one("SELECT value FROM meta WHERE key = 'key_generation'", &[])
+        .await
+        .map_err(be)?;
+    let text: String = row.get(0);
+    text.parse()
+        .map_err(|_| StoreError::Corrupt("key_generation is not a number".into()))
+}
+
+async fn lock_keys<C: GenericClient>(c: &C) -> Result<(), StoreError> {
+    c.execute("SELECT pg_advisory_xact_lock($1)", &[&KEY_LOCK])
+        .await
+        .map_err(be)?;
+    Ok(())
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn migrate(&self) -> Result<(), StoreError> {
+        let mut guard = self.client().await?;
+        let client = guard.as_mut().expect("connected");
+        let tx = client.transaction().await.map_err(be)?;
+        lock_keys(&tx).await?;
+        tx.batch_execute(SCHEMA).await.map_err(be)?;
+        tx.commit().await.map_err(be)
+    }
+
+    async fn meta_init(&self, key: &str, value: &str) -> Result<String, StoreError> {
+        let guard = self.client().await?;
+        let client = guard.as_ref().expect("connected");
+        client
+            .execute(
+                "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                &[&key, &value],
+            )
+            .await
+            .map_err(be)?;
+        let row = client
+            .query_one("SELECT value FROM meta WHERE key = $1", &[&key])
+            .await
+            .map_err(be)?;
+        Ok(row.get(0))
+    }
+
+    async fn key_generation(&self) -> Result<i64, StoreError> {
+        let guard = self.client().await?;
+        generation_tx(guard.as_ref().expect("connected")).await
+    }
+
+    async fn load_keys(&self) -> Result<KeySnapshot, StoreError> {
+        let mut guard = self.client().await?;
+        let client = guard.as_mut().expect("connected");
+        let tx = client
+            .build_transaction()
+            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .await
+            .map_err(be)?;
+        let generation = generation_tx(&tx).await?;
+        let keys = load_keys_tx(&tx).await?;
+        tx.commit().await.map_err(be)?;
+        Ok(KeySnapshot { generation, keys })
+    }
+
+    async fn mutate_keys(&self, step: KeyMutation) -> Result<KeyOutcome, StoreError> {
+        let mut guard = self.client().await?;
+        let client = guard.as_mut().expect("connected");
+        let tx = client.transaction().await.map_err(be)?;
+        lock_keys(&tx).await?;
+        let before = load_keys_tx(&tx).await?;
+        let mut after = before.clone();
+        let outcome = step(&mut after)?;
+        let (inserted, updated) = diff(&before, &after);
+        if inserted.is_empty() && updated.is_empty() {
+            return Ok(outcome); // rolled back on drop
+        }
+        for k in inserted {
+            tx.execute(
+                "INSERT INTO signing_keys (kid, alg, state, created_at, activated_at, \
+                 deactivated_at, revoked_at, public_key, sealed_secret) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                &[
+                    &k.kid,
+                    &k.alg.name(),
+                    &k.state.name(),
+                    &k.created_at,
+                    &k.activated_at,
+                    &k.deactivated_at,
+                    &k.revoked_at,
+                    &k.public_key,
+                    &k.sealed_secret,
+                ],
+            )
+            .await
+            .map_err(be)?;
+        }
+        for k in updated {
+            tx.execute(
+                "UPDATE signing_keys SET state = $2, activated_at = $3, deactivated_at = $4, \
+                 revoked_at = $5, sealed_secret = $6 WHERE kid = $1",
+                &[
+                    &k.kid,
+                    &k.state.name(),
+                    &k.activated_at,
+                    &k.deactivated_at,
+                    &k.revoked_at,
+                    &k.sealed_secret,
+                ],
+            )
+            .await
+            .map_err(be)?;
+        }
+        tx.execute(
+            "UPDATE meta SET value = (value::bigint + 1)::text WHERE key = 'key_generation'",
+            &[],
+        )
+        .await
+        .map_err(be)?;
+        // Wakes replicas that LISTEN (they also poll the generation).
+        tx.execute("NOTIFY jwtedge_keys", &[]).await.map_err(be)?;
+        tx.commit().await.map_err(be)?;
+        Ok(outcome)
+    }
+
+    async fn create_session(
+        &self,
+        session: &SessionRecord,
+        token: &RefreshRecord,
+    ) -> Result<(), StoreError> {
+        let mut guard = self.client().await?;
+        let client = guard.as_mut().expect("connected");
+        let tx = client.transaction().await.map_err(be)?;
+        tx.execute(
+            "INSERT INTO sessions (id, sub, claims, created_at, revoked_at) \
+             VALUES ($1, $2, $3, $4, NULL)",
+            &[
+                &session.id,
+                &session.sub,
+                &session.claims_json,
+                &session.created_at,
+            ],
+        )
+        .await
+        .map_err(be)?;
+        tx.execute(
+            "INSERT INTO refresh_tokens (hash, session_id, created_at, expires_at, used_at) \
+             VALUES ($1, $2, $3, $4, NULL)",
+            &[
+                &token.hash,
+                &session.id,
+                &token.created_at,
+                &token.expires_at,
+            ],
+        )
+        .await
+        .map_err(be)?;
+        tx.commit().await.map_err(be)
+    }
+
+    async fn refresh(
+        &self,
+        old_hash: &str,
+        new: RefreshRecord,
+        now: i64,
+        grace_ms: i64,
+    ) -> Result<RefreshResult, StoreError> {
+        let mut guard = self.client().await?;
+        let client = guard.as_mut().expect("connected");
+        let tx = client.transaction().await.map_err(be)?;
+        let row = tx
+            .query_opt(
+                "SELECT hash, session_id, created_at, expires_at, used_at \
+                 FROM refresh_tokens WHERE hash = $1 FOR UPDATE",
+                &[&old_hash],
+            )
+            .await
+            .map_err(be)?;
+        let Some(row) = row else {
+            return Ok(RefreshResult::Rejected(RefreshRejection::Unknown));
+        };
+        let token = RefreshRecord {
+            hash: row.get(0),
+            session_id: row.get(1),
+            created_at: row.get(2),
+            expires_at: row.get(3),
+            used_at: row.get(4),
+        };
+        let row = tx
+            .query_opt(
+                "SELECT id, sub, claims, created_at, revoked_at FROM sessions \
+                 WHERE id = $1 FOR UPDATE",
+                &[&token.session_id],
+            )
+            .await
+            .map_err(be)?;
+        let Some(row) = row else {
+            return Ok(RefreshResult::Rejected(RefreshRejection::Unknown));
+        };
+        let session = SessionRecord {
+            id: row.get(0),
+            sub: row.get(1),
+            claims_json: row.get(2),
+            created_at: row.get(3),
+            revoked_at: row.get(4),
+        };
+        match decide(&token, &session, now, grace_ms) {
+            RefreshDecision::Reject(r) => Ok(RefreshResult::Rejected(r)),
+            RefreshDecision::RevokeForTheft => {
+                tx.execute(
+                    "UPDATE sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
+                    &[&session.id, &now],
+                )
+                .await
+                .map_err(be)?;
+                tx.commit().await.map_err(be)?;
+                Ok(RefreshResult::Rejected(RefreshRejection::TheftDetected))
+            }
+            RefreshDecision::Rotate | RefreshDecision::RotateInGrace => {
+                tx.execute(
+                    "UPDATE refresh_tokens SET used_at = $2 WHERE hash = $1 AND used_at IS NULL",
+                    &[&token.hash, &now],
+                )
+                .await
+                .map_err(be)?;
+                tx.execute(
+                    "INSERT INTO refresh_tokens (hash, session_id, created_at, expires_at, used_at) \
+                     VALUES ($1, $2, $3, $4, NULL)",
+                    &[&new.hash, &session.id, &new.created_at, &new.expires_at],
+                )
+                .await
+                .map_err(be)?;
+                tx.commit().await.map_err(be)?;
+                Ok(RefreshResult::Rotated(session))
+            }
+        }
+    }
+
+    async fn revoke_session_by_token(
+        &self,
+        hash: &str,
+        now: i64,
+    ) -> Result<Option<String>, StoreError> {
+        let guard = self.client().await?;
+        let client = guard.as_ref().expect("connected");
+        let row = client
+            .query_opt(
+                "SELECT session_id FROM refresh_tokens WHERE hash = $1",
+                &[&hash],
+            )
+            .await
+            .map_err(be)?;
+        let Some(row) = row else { return Ok(None) };
+        let sid: String = row.get(0);
+        client
+            .execute(
+                "UPDATE sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
+                &[&sid, &now],
+            )
+            .await
+            .map_err(be)?;
+        Ok(Some(sid))
+    }
+
+    async fn revoke_session(&self, id: &str, now: i64) -> Result<bool, StoreError> {
+        let guard = self.client().await?;
+        let client = guard.as_ref().expect("connected");
+        let found = client
+            .query_opt("SELECT 1 FROM sessions WHERE id = $1", &[&id])
+            .await
+            .map_err(be)?
+            .is_some();
+        client
+            .execute(
+                "UPDATE sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
+                &[&id, &now],
+            )
+            .await
+            .map_err(be)?;
+        Ok(found)
+    }
+
+    async fn purge_expired(&self, before: i64) -> Result<u64, StoreError> {
+        let guard = self.client().await?;
+        guard
+            .as_ref()
+            .expect("connected")
+            .execute(
+                "DELETE FROM refresh_tokens WHERE expires_at < $1",
+                &[&before],
+            )
+            .await
+            .map_err(be)
+    }
+}

@@ -7,4 +7,4 @@ wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
 mod common;
 
-include!("wasm_cases.rs");
+include!("wasm/cases.rs");

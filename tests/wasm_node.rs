@@ -3,4 +3,4 @@
 
 mod common;
 
-include!("wasm_cases.rs");
+include!("wasm/cases.rs");

@@ -1,4 +1,4 @@
-// The wasm-bindgen test cases, included by tests/wasm_node.rs (Node) and tests/wasm_browser.rs
+// The wasm-bindgen test cases (not a test target of its own), included by tests/wasm_node.rs (Node) and tests/wasm_browser.rs
 // (headless Chromium): the shared vectors through the JavaScript-facing API, the `Verifier`
 // against data: URL keysets and a dead origin, and option checking.
 

@@ -4,14 +4,16 @@
 
 // Fetches the keyset with a timeout and a body cap. Never rejects: failures are data, so the
 // Rust side always gets a result to feed the cache policy.
-export async function fetchKeyset(url, authorization, etag, timeoutMs, maxBytes) {
+// `fetcher` is the runtime's fetch unless the caller passed its own (the `fetch` option), e.g. a
+// Worker's Cache API layer shared by every isolate of a colo.
+export async function fetchKeyset(fetcher, url, authorization, etag, timeoutMs, maxBytes) {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), timeoutMs);
   try {
     const headers = { accept: "application/jwk-set+json, application/json" };
     if (authorization) headers.authorization = authorization;
     if (etag) headers["if-none-match"] = etag;
-    const res = await fetch(url, { headers, signal: controller.signal });
+    const res = await (fetcher ?? fetch)(url, { headers, signal: controller.signal });
     const h = (name) => res.headers.get(name);
     const declared = Number(h("content-length"));
     if (declared > maxBytes) {

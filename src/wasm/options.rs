@@ -22,6 +22,7 @@ pub const VERIFY_OPTIONS: &[&str] = &[
 pub const VERIFIER_OPTIONS: &[&str] = &[
     "keysetUrl",
     "keysetAuthorization",
+    "fetch",
     "cooldownSeconds",
     "maxStaleSeconds",
     "fetchTimeoutSeconds",
@@ -83,6 +84,16 @@ impl Options {
                 .filter(|s| !s.is_empty())
                 .map(Some)
                 .ok_or_else(|| type_error(name, "a non-empty string")),
+        }
+    }
+
+    pub fn function(&self, name: &str) -> Result<Option<js_sys::Function>, JsValue> {
+        match self.get(name)? {
+            None => Ok(None),
+            Some(v) => v
+                .dyn_into::<js_sys::Function>()
+                .map(Some)
+                .map_err(|_| type_error(name, "a function with the signature of fetch")),
         }
     }
 

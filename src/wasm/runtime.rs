@@ -10,6 +10,7 @@ extern "C" {
     /// `{kind:"too_large"}` or `{kind:"failed"}`.
     #[wasm_bindgen(js_name = fetchKeyset)]
     pub fn fetch_keyset(
+        fetcher: Option<js_sys::Function>,
         url: &str,
         authorization: Option<String>,
         etag: Option<String>,

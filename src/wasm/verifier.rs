@@ -27,6 +27,7 @@ pub struct Verifier {
 struct Inner {
     url: String,
     authorization: Option<String>,
+    fetcher: Option<js_sys::Function>,
     opts: VerifyOptions,
     config: CacheConfig,
     state: RefCell<State>,
@@ -67,12 +68,14 @@ impl Verifier {
                 "a header value without line breaks",
             ));
         }
+        let fetcher = options.function("fetch")?;
         let opts = options.verify_options()?;
         let config = options.cache_config()?;
         Ok(Verifier {
             inner: Rc::new(Inner {
                 url,
                 authorization,
+                fetcher,
                 opts,
                 config,
                 state: RefCell::new(State {
@@ -170,6 +173,7 @@ impl Inner {
         let id = ticket.id;
         let promise = future_to_promise(async move {
             let fetched = fetch_keyset(
+                inner.fetcher.clone(),
                 &inner.url,
                 inner.authorization.clone(),
                 ticket.etag,

@@ -130,3 +130,22 @@ test("a keyset origin that never answers times out after fetchTimeoutSeconds", a
     await server.close();
   }
 });
+
+test("a custom fetch (e.g. a Worker's Cache API layer) is used for the keyset", async () => {
+  const server = await keysetServer(jwksOf(k1));
+  try {
+    const seen = [];
+    const verifier = new Verifier({
+      keysetUrl: server.url,
+      fetch: (url, init) => {
+        seen.push([url, init.headers["if-none-match"]]);
+        return fetch(url, init);
+      },
+    });
+    assert.equal((await verifier.verify(await mint(k1))).status, "OK");
+    assert.deepEqual(seen, [[server.url, undefined]]);
+    assert.throws(() => new Verifier({ keysetUrl: server.url, fetch: "yes" }), { name: "TypeError", message: /fetch/ });
+  } finally {
+    await server.close();
+  }
+});

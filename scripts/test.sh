@@ -35,12 +35,12 @@ fi
 ran
 
 step "wasm tests in Node"
-cargo test --quiet --target wasm32-unknown-unknown --test wasm_node
+cargo test --target wasm32-unknown-unknown --test wasm_node
 ran
 
 step "wasm tests in headless Chromium"
 WASM_BINDGEN_USE_BROWSER=1 CHROMEDRIVER=/usr/bin/chromedriver \
-  cargo test --quiet --target wasm32-unknown-unknown --test wasm_browser 2>&1 | tee target/browser-tests.log
+  cargo test --target wasm32-unknown-unknown --test wasm_browser 2>&1 | tee target/browser-tests.log
 # wasm-bindgen skips browser tests silently (exit 0) when misconfigured: demand that some ran.
 if ! grep -qE 'test result: ok\. [1-9][0-9]* passed' target/browser-tests.log; then
   echo "no browser test ran" >&2

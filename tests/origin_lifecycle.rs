@@ -98,7 +98,10 @@ fn lifecycle(alg: &str, backend: Backend) {
         let after = now();
         let token = tokens["access_token"].as_str().unwrap().to_string();
         let exp = tokens["access_token_expires_at"].as_f64().unwrap();
-        assert!(exp > before + 1.9 && exp <= after + 3.0, "exp {exp} for ttl 3s");
+        assert!(
+            exp > before + 1.9 && exp <= after + 3.0,
+            "exp {exp} for ttl 3s"
+        );
         issued.push(Issued {
             before,
             after,
@@ -140,7 +143,10 @@ fn lifecycle(alg: &str, backend: Backend) {
             );
         }
         if t.kid == revoked_kid {
-            assert!(t.before < revoked_at, "a revoked key signed after its revoke");
+            assert!(
+                t.before < revoked_at,
+                "a revoked key signed after its revoke"
+            );
         }
         for s in snapshots
             .iter()
@@ -175,7 +181,10 @@ fn lifecycle(alg: &str, backend: Backend) {
     );
 
     let (status, logs) = origin.stop();
-    assert!(status.success(), "graceful shutdown failed: {status}\n{logs}");
+    assert!(
+        status.success(),
+        "graceful shutdown failed: {status}\n{logs}"
+    );
     assert!(logs.contains("signing key rotated"));
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -30,7 +30,10 @@ fn restart(backend: Backend) {
     let access = session["access_token"].as_str().unwrap().to_string();
     let refresh = session["refresh_token"].as_str().unwrap().to_string();
     let (status, logs) = origin.stop();
-    assert!(status.success(), "SIGTERM must end it cleanly: {status}\n{logs}");
+    assert!(
+        status.success(),
+        "SIGTERM must end it cleanly: {status}\n{logs}"
+    );
     assert!(logs.contains("shutdown requested"));
 
     let origin = Origin::start(&env, &dir);
@@ -39,14 +42,21 @@ fn restart(backend: Backend) {
     assert_eq!(keys_after["next"], keys_before["next"]);
     assert_eq!(keys_after["keys"], keys_before["keys"]);
     let keyset_after = origin.get("/.well-known/jwks.json", None);
-    assert_eq!(keyset_after.body, keyset_before.body, "same keys after restart");
+    assert_eq!(
+        keyset_after.body, keyset_before.body,
+        "same keys after restart"
+    );
     assert_eq!(keyset_after.header("etag"), keyset_before.header("etag"));
     assert!(matches!(
         verify(&access, &keyset_after.body, now()),
         Outcome::Ok(_)
     ));
     let r = origin.refresh(&refresh);
-    assert_eq!(r.status, 200, "the session survives the restart: {}", r.body);
+    assert_eq!(
+        r.status, 200,
+        "the session survives the restart: {}",
+        r.body
+    );
     let new_access = r.json()["access_token"].as_str().unwrap().to_string();
     match verify(&new_access, &keyset_after.body, now()) {
         Outcome::Ok(v) => assert_eq!(v.claims.sub.as_deref(), Some("restart-user")),
@@ -237,13 +247,7 @@ fn crash(backend: Backend) {
                     }
                     // And what the keyset says, now and then.
                     if local.below(4) == 0 {
-                        if let Ok(r) = try_http(
-                            &addr,
-                            "GET",
-                            "/.well-known/jwks.json",
-                            &[],
-                            None,
-                        ) {
+                        if let Ok(r) = try_http(&addr, "GET", "/.well-known/jwks.json", &[], None) {
                             if r.status == 200 {
                                 seen.lock().unwrap().extend(kids(&r.body));
                             }
@@ -266,7 +270,10 @@ fn crash(backend: Backend) {
         seen.lock().unwrap().len(),
         revoked.lock().unwrap().len()
     );
-    assert!(seen.lock().unwrap().len() > iterations, "too little happened");
+    assert!(
+        seen.lock().unwrap().len() > iterations,
+        "too little happened"
+    );
     assert!(
         killed_mid_request > 0,
         "no kill landed during a request: the test did not test anything"

@@ -18,9 +18,18 @@ pub fn random_bytes<const N: usize>() -> [u8; N] {
     buf
 }
 
-/// A random identifier: `n` random bytes, base64url.
+/// A random identifier: `N` random bytes, base64url.
 pub fn random_id<const N: usize>() -> String {
     crate::core::b64url_encode(&random_bytes::<N>())
+}
+
+/// A random key id: `N` random bytes in lowercase hex (safe in paths, shells and CLIs — it
+/// never starts with `-`).
+pub fn random_kid<const N: usize>() -> String {
+    random_bytes::<N>()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 #[derive(Clone)]

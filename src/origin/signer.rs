@@ -6,7 +6,7 @@
 use ed25519_dalek::{Signer as _, SigningKey};
 use hmac::Mac;
 
-use super::crypto_at_rest::{key_aad, random_bytes, random_id, MasterKey};
+use super::crypto_at_rest::{key_aad, random_bytes, random_kid, MasterKey};
 use super::keys::{KeyError, KeyRecord, NewKey};
 use crate::core::{b64url_decode, b64url_encode, Algorithm, Jwk};
 
@@ -35,7 +35,7 @@ fn seal(master: &MasterKey, kid: &str, alg: Algorithm, secret: &[u8]) -> Vec<u8>
 
 /// A fresh random key of `alg`, its secret sealed under `master`.
 pub fn generate(alg: Algorithm, master: &MasterKey) -> NewKey {
-    let kid = random_id::<12>();
+    let kid = random_kid::<8>();
     match alg {
         Algorithm::EdDsa => {
             let seed = random_bytes::<32>();
@@ -149,7 +149,7 @@ pub fn import_jwk(json: &str, master: &MasterKey) -> Result<NewKey, KeyError> {
             return Err(bad("the JWK's kid contains control characters"))
         }
         Some(kid) => kid.to_string(),
-        None => random_id::<12>(),
+        None => random_kid::<8>(),
     };
     match alg {
         Algorithm::EdDsa => {

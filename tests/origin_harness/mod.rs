@@ -352,8 +352,7 @@ pub fn http(
     headers: &[(String, String)],
     body: Option<&[u8]>,
 ) -> Resp {
-    try_http(addr, method, path, headers, body)
-        .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
+    try_http(addr, method, path, headers, body).unwrap_or_else(|e| panic!("{method} {path}: {e}"))
 }
 
 pub fn try_http(

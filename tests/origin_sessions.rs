@@ -114,7 +114,7 @@ fn sessions(backend: Backend) {
     let mut o = opts();
     o.audience = Some(vec!["orders-api".into()]);
     assert!(matches!(
-        jwtedge::verify(access, &keyset(&keyset_json), &o, now()),
+        jwtedge::verify(access, &parse_keyset(&keyset_json), &o, now()),
         Outcome::Ok(_)
     ));
 

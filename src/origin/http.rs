@@ -291,6 +291,8 @@ async fn list_keys(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     require(&origin, &origin.secrets.admin_token, &headers)?;
+    // Admins see the table as stored, not this replica's view of up to one tick ago.
+    origin.reload_if_changed().await?;
     Ok(no_store(Json(origin.key_listing(now_ms())).into_response()))
 }
 

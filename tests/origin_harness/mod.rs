@@ -445,7 +445,7 @@ fn dechunk(mut data: &[u8]) -> Vec<u8> {
 
 /// Parses a served keyset with the core verifier (limits raised: the crash test accumulates
 /// many previous keys).
-pub fn keyset(json: &str) -> Keyset {
+pub fn parse_keyset(json: &str) -> Keyset {
     Keyset::from_jwks_json(
         json.as_bytes(),
         KeysetLimits {
@@ -478,7 +478,7 @@ pub fn opts() -> VerifyOptions {
 }
 
 pub fn verify(token: &str, keyset_json: &str, now: f64) -> Outcome {
-    jwtedge::verify(token, &keyset(keyset_json), &opts(), now)
+    jwtedge::verify(token, &parse_keyset(keyset_json), &opts(), now)
 }
 
 /// The kid in a token's header (read without verifying).

@@ -1,0 +1,144 @@
+// The colo-wide keyset cache (SPEC §5 "Across isolates"): a `fetch` for the Verifier that keeps
+// the origin's keyset response in the Cache API, so a new isolate of the same colo verifies
+// without calling the origin.
+//
+// - Only shareable responses are stored: 200, a positive `max-age`, and neither `private`,
+//   `no-store` nor `no-cache` (the origin marks an HMAC keyset `private, no-store`, so secret
+//   keys never land in the shared cache), no `Vary: *`, no `Set-Cookie`, a declared length within
+//   the keyset limit.
+// - Fresh copies only: the copy carries the time it was stored; it is served with
+//   `Cache-Control: max-age=<what is left>`, and not at all once its max-age has passed.
+// - An isolate that already holds the cached copy (its `If-None-Match` names the copy's ETag) is
+//   sent to the origin: the cache cannot tell it anything new, and it may be looking for a kid
+//   that was published after the copy was stored (a new or imported key). A 304 from the origin
+//   renews the shared copy too.
+
+const STORED_AT = "x-jwtedge-stored-at";
+const MAX_AGE = "x-jwtedge-max-age";
+const MAX_BODY_BYTES = 64 * 1024;
+
+/** Directives of a Cache-Control header, lowercased: Map(name → value|true). */
+export function parseCacheControl(value) {
+  const out = new Map();
+  if (!value) return out;
+  for (const part of value.split(",")) {
+    const [name, ...rest] = part.trim().split("=");
+    if (!name) continue;
+    out.set(name.toLowerCase(), rest.length ? rest.join("=").trim().replace(/^"|"$/g, "") : true);
+  }
+  return out;
+}
+
+/** Seconds a response may be shared, or 0 when it must not be stored in a shared cache. */
+export function shareableSeconds(response) {
+  const cc = parseCacheControl(response.headers.get("cache-control"));
+  if (cc.has("private") || cc.has("no-store") || cc.has("no-cache")) return 0;
+  if (response.headers.get("set-cookie") !== null) return 0;
+  if ((response.headers.get("vary") ?? "").trim() === "*") return 0;
+  const raw = cc.get("s-maxage") ?? cc.get("max-age");
+  const seconds = Math.floor(Number(raw));
+  return Number.isFinite(seconds) && seconds > 0 ? seconds : 0;
+}
+
+function etagMatches(ifNoneMatch, etag) {
+  if (!ifNoneMatch || !etag) return false;
+  const strip = (t) => t.trim().replace(/^W\//, "");
+  return ifNoneMatch.split(",").some((c) => c.trim() === "*" || strip(c) === strip(etag));
+}
+
+/**
+ * A fetch function for the Verifier's `fetch` option.
+ * @param {object} o
+ * @param {() => Cache | Promise<Cache>} o.cache the Cache API cache (caches.default)
+ * @param {typeof fetch} [o.fetcher] how to reach the origin
+ * @param {() => number} [o.now] milliseconds
+ * @param {object} [o.stats] counters: hits, misses, originFetches, stored, notStored, renewed
+ */
+export function cachedKeysetFetch({ cache, fetcher = (...a) => fetch(...a), now = () => Date.now(), stats = newStats() }) {
+  const keysetFetch = async function keysetFetch(url, init = {}) {
+    const headers = new Headers(init.headers);
+    const ifNoneMatch = headers.get("if-none-match");
+    const key = new Request(String(url), { method: "GET" });
+    let store;
+    try {
+      store = await cache();
+    } catch {
+      store = undefined; // no Cache API here: straight to the origin
+    }
+
+    let cached;
+    if (store) {
+      const hit = await store.match(key).catch(() => undefined);
+      if (hit) {
+        const left = remainingSeconds(hit, now());
+        if (left > 0) cached = { response: hit, left };
+        else await store.delete(key).catch(() => false);
+      }
+    }
+    if (cached && !etagMatches(ifNoneMatch, cached.response.headers.get("etag"))) {
+      stats.hits++;
+      return servedCopy(cached.response, cached.left);
+    }
+    if (cached) stats.sameCopy++;
+    else stats.misses++;
+
+    stats.originFetches++;
+    const response = await fetcher(url, init);
+    if (!store) return response;
+
+    if (response.status === 304 && cached) {
+      const seconds = shareableSeconds(response) || shareableSeconds(cached.response);
+      if (seconds > 0 && shareableSeconds(response) > 0) {
+        const body = await cached.response.arrayBuffer();
+        await putCopy(store, key, body, cached.response.headers, response.headers, seconds, now());
+        stats.renewed++;
+      }
+      return response;
+    }
+    const seconds = response.status === 200 ? shareableSeconds(response) : 0;
+    const declared = Number(response.headers.get("content-length"));
+    if (seconds === 0 || !(declared >= 0 && declared <= MAX_BODY_BYTES)) {
+      if (response.status === 200) stats.notStored++;
+      return response;
+    }
+    const body = await response.arrayBuffer();
+    await putCopy(store, key, body, response.headers, response.headers, seconds, now());
+    stats.stored++;
+    return new Response(body, { status: 200, headers: response.headers });
+  };
+  keysetFetch.stats = stats;
+  return keysetFetch;
+}
+
+export function newStats() {
+  return { hits: 0, misses: 0, sameCopy: 0, originFetches: 0, stored: 0, notStored: 0, renewed: 0 };
+}
+
+function remainingSeconds(response, nowMs) {
+  const storedAt = Number(response.headers.get(STORED_AT));
+  const maxAge = Number(response.headers.get(MAX_AGE));
+  if (!Number.isFinite(storedAt) || !Number.isFinite(maxAge)) return 0;
+  return Math.floor(maxAge - Math.max(0, nowMs - storedAt) / 1000);
+}
+
+async function putCopy(store, key, body, bodyHeaders, freshHeaders, seconds, nowMs) {
+  const headers = new Headers();
+  for (const name of ["content-type", "etag"]) {
+    const v = freshHeaders.get(name) ?? bodyHeaders.get(name);
+    if (v !== null) headers.set(name, v);
+  }
+  headers.set("cache-control", `public, max-age=${seconds}`);
+  headers.set(STORED_AT, String(nowMs));
+  headers.set(MAX_AGE, String(seconds));
+  await store.put(key, new Response(body, { status: 200, headers })).catch(() => {});
+}
+
+function servedCopy(response, left) {
+  const headers = new Headers(response.headers);
+  headers.delete(STORED_AT);
+  headers.delete(MAX_AGE);
+  headers.delete("cf-cache-status");
+  headers.delete("age");
+  headers.set("cache-control", `max-age=${left}`);
+  return new Response(response.body, { status: 200, headers });
+}

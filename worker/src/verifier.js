@@ -1,0 +1,36 @@
+// One Verifier per isolate (SPEC §8), made on the first request from the bindings and kept while
+// they stay the same. The wasm module is compiled by the runtime (an imported CompiledWasm
+// module) and instantiated once, at module load.
+
+import wasmModule from "../vendor/jwtedge/jwtedge_bg.wasm";
+import { initSync, Verifier } from "../vendor/jwtedge/jwtedge.js";
+import { configKey, readConfig } from "./config.js";
+import { cachedKeysetFetch } from "./keyset-cache.js";
+
+initSync({ module: wasmModule });
+
+let current; // { key, config, verifier, keysetFetch } | { key, error }
+
+/** The isolate's verifier for `env`: `{ config, verifier, keysetFetch }`. Throws ConfigError. */
+export function verifierFor(env) {
+  const key = configKey(env);
+  if (current?.key !== key) current = build(key, env);
+  if (current.error) throw current.error;
+  return current;
+}
+
+function build(key, env) {
+  try {
+    const config = readConfig(env);
+    const keysetFetch = config.keysetCache
+      ? cachedKeysetFetch({ cache: () => caches.default })
+      : undefined;
+    const options = { ...config.verifierOptions };
+    if (keysetFetch) options.fetch = keysetFetch;
+    // The verifier throws a TypeError naming a bad option (e.g. an unknown algorithm).
+    const verifier = new Verifier(options);
+    return { key, config, verifier, keysetFetch };
+  } catch (error) {
+    return { key, error };
+  }
+}

@@ -1,0 +1,72 @@
+// The worker in real workerd, through miniflare's API. Several workers (isolates) may run side by
+// side in one runtime and share its Cache API, like isolates of one colo.
+import { Miniflare } from "miniflare";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const WORKER_DIR = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const COMPATIBILITY_DATE = "2026-04-20";
+
+export function withTimeout(promise, ms, what) {
+  let timer;
+  return Promise.race([
+    promise,
+    new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+function workerOptions(name, bindings) {
+  return {
+    name,
+    modules: true,
+    modulesRoot: WORKER_DIR,
+    scriptPath: join(WORKER_DIR, "src", "index.js"),
+    modulesRules: [
+      { type: "ESModule", include: ["**/*.js"] },
+      { type: "CompiledWasm", include: ["**/*.wasm"] },
+    ],
+    compatibilityDate: COMPATIBILITY_DATE,
+    bindings: { EXPOSE_STATS: "true", ...bindings },
+  };
+}
+
+/**
+ * Starts workerd with one worker per entry of `workers` ({name: bindings}); the first one answers
+ * on the returned `url`. `fetchFrom(name, path, init)` reaches any of them.
+ */
+export async function startEdge(workers, { log = false } = {}) {
+  const names = Object.keys(workers);
+  const mf = new Miniflare({
+    host: "127.0.0.1",
+    port: 0,
+    cf: false,
+    verbose: log,
+    workers: names.map((n) => workerOptions(n, workers[n])),
+  });
+  let url;
+  try {
+    url = await withTimeout(mf.ready, 30_000, "workerd start");
+  } catch (e) {
+    await withTimeout(mf.dispose(), 5_000, "dispose").catch(() => {});
+    throw e;
+  }
+  const base = url.href.replace(/\/$/, "");
+  const fetchers = new Map();
+  return {
+    url: base,
+    mf,
+    async fetchFrom(name, path, init) {
+      if (!fetchers.has(name)) fetchers.set(name, await mf.getWorker(name));
+      return fetchers.get(name).fetch(`http://edge.test${path}`, init);
+    },
+    async stats(name = names[0]) {
+      const res = await this.fetchFrom(name, "/__jwtedge/stats");
+      return res.json();
+    },
+    async dispose() {
+      await withTimeout(mf.dispose(), 10_000, "workerd dispose").catch(() => {});
+    },
+  };
+}

@@ -70,6 +70,21 @@ export function settledOrTimeout(promise, ms) {
   return Promise.race([promise.then(() => {}, () => {}), timeout]).finally(() => clearTimeout(timer));
 }
 
+// Reads an options object in one call: the values of `names`, in order. Unknown options and
+// non-objects throw a TypeError naming them (SPEC §6).
+export function pickOptions(options, names) {
+  if (options === undefined || options === null) return null;
+  if (typeof options !== "object" || Array.isArray(options)) {
+    throw new TypeError("jwtedge: options must be an object");
+  }
+  for (const key in options) {
+    if (Object.hasOwn(options, key) && !names.includes(key)) {
+      throw new TypeError(`jwtedge: unknown option "${key}"`);
+    }
+  }
+  return names.map((name) => options[name]);
+}
+
 export function okOutcome(claimsJson, kid, alg) {
   return { status: "OK", claims: JSON.parse(claimsJson), kid, alg };
 }

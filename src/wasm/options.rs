@@ -1,14 +1,16 @@
 //! Reading the JavaScript options object (SPEC §6). Every option is checked at construction: an
 //! unknown name or a wrong type throws a `TypeError` that names the option.
 
-use js_sys::{Array, Object, Reflect, TypeError};
+use js_sys::{Array, TypeError};
 use wasm_bindgen::{JsCast, JsValue};
+
+use super::runtime::pick_options;
 
 use crate::core::cache::CacheConfig;
 use crate::core::{Algorithm, KeysetLimits, TypeExpectation, VerifyOptions};
 
-/// Verification options shared by `Verifier` and `verifyWithKeyset`.
-pub const VERIFY_OPTIONS: &[&str] = &[
+/// Options of `verifyWithKeyset`: the verification options, and the clock override.
+pub const VERIFY_WITH_KEYSET_OPTIONS: &[&str] = &[
     "issuer",
     "audience",
     "algorithms",
@@ -16,10 +18,18 @@ pub const VERIFY_OPTIONS: &[&str] = &[
     "tokenType",
     "requiredClaims",
     "maxTokenBytes",
+    "nowSeconds",
 ];
 
-/// Options of `Verifier` only.
+/// Options of `Verifier`: the verification options, and those of the keyset and its cache.
 pub const VERIFIER_OPTIONS: &[&str] = &[
+    "issuer",
+    "audience",
+    "algorithms",
+    "leewaySeconds",
+    "tokenType",
+    "requiredClaims",
+    "maxTokenBytes",
     "keysetUrl",
     "keysetAuthorization",
     "fetch",
@@ -40,39 +50,47 @@ pub fn type_error(option: &str, expected: &str) -> JsValue {
     TypeError::new(&format!("jwtedge: option \"{option}\" must be {expected}")).into()
 }
 
-/// A validated options object.
+thread_local! {
+    /// The JS arrays of option names, built once: reading options then costs one call into JS.
+    static NAME_ARRAYS: std::cell::RefCell<Vec<(usize, Array)>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+fn names_array(names: &'static [&'static str]) -> Array {
+    NAME_ARRAYS.with(|cache| {
+        let key = names.as_ptr() as usize;
+        if let Some((_, array)) = cache.borrow().iter().find(|(k, _)| *k == key) {
+            return array.clone();
+        }
+        let array: Array = names.iter().map(|n| JsValue::from_str(n)).collect();
+        cache.borrow_mut().push((key, array.clone()));
+        array
+    })
+}
+
+/// A validated options object: its values, in the order of `names`.
 pub struct Options {
-    object: Option<Object>,
+    names: &'static [&'static str],
+    values: Option<Array>,
 }
 
 impl Options {
-    /// Checks that `value` is an object (or undefined) whose every own key is in one of `allowed`.
-    pub fn new(value: &JsValue, allowed: &[&[&str]]) -> Result<Options, JsValue> {
-        if value.is_undefined() || value.is_null() {
-            return Ok(Options { object: None });
-        }
-        if !value.is_object() || Array::is_array(value) {
-            return Err(TypeError::new("jwtedge: options must be an object").into());
-        }
-        let object: Object = value.clone().unchecked_into();
-        for key in Object::keys(&object).iter() {
-            let name = key.as_string().unwrap_or_default();
-            if !allowed.iter().any(|set| set.contains(&name.as_str())) {
-                return Err(TypeError::new(&format!("jwtedge: unknown option \"{name}\"")).into());
-            }
-        }
+    /// Checks that `value` is an object (or undefined) whose every own key is in `names`.
+    pub fn new(value: &JsValue, names: &'static [&'static str]) -> Result<Options, JsValue> {
+        let picked = pick_options(value, &names_array(names))?;
         Ok(Options {
-            object: Some(object),
+            names,
+            values: (!picked.is_null()).then(|| picked.unchecked_into()),
         })
     }
 
     /// The value of `name`, `None` when absent or undefined.
     fn get(&self, name: &str) -> Result<Option<JsValue>, JsValue> {
-        let Some(object) = &self.object else {
+        let (Some(values), Some(index)) =
+            (&self.values, self.names.iter().position(|n| *n == name))
+        else {
             return Ok(None);
         };
-        let value = Reflect::get(object, &JsValue::from_str(name))
-            .map_err(|_| type_error(name, "readable"))?;
+        let value = values.get(index as u32);
         Ok((!value.is_undefined()).then_some(value))
     }
 

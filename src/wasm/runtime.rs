@@ -22,6 +22,11 @@ extern "C" {
     #[wasm_bindgen(js_name = settledOrTimeout)]
     pub fn settled_or_timeout(promise: &Promise, ms: f64) -> Promise;
 
+    /// `null` for undefined/null options; else the values of `names` in order. Throws a
+    /// `TypeError` for a non-object or an unknown option.
+    #[wasm_bindgen(catch, js_name = pickOptions)]
+    pub fn pick_options(options: &JsValue, names: &js_sys::Array) -> Result<JsValue, JsValue>;
+
     #[wasm_bindgen(js_name = okOutcome)]
     pub fn ok_outcome(claims_json: &str, kid: Option<String>, alg: &str) -> JsValue;
 

@@ -9,7 +9,7 @@ use js_sys::{Object, Promise, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{future_to_promise, JsFuture};
 
-use super::options::{type_error, Options, VERIFIER_OPTIONS, VERIFY_OPTIONS};
+use super::options::{type_error, Options, VERIFIER_OPTIONS};
 use super::outcome::{rejected, to_js};
 use super::runtime::{fetch_keyset, now_ms, settled_or_timeout};
 use crate::core::cache::{CacheConfig, FetchResponse, FetchTicket, KeysetCache, Plan};
@@ -48,7 +48,7 @@ enum Step {
 impl Verifier {
     #[wasm_bindgen(constructor)]
     pub fn new(options: JsValue) -> Result<Verifier, JsValue> {
-        let options = Options::new(&options, &[VERIFY_OPTIONS, VERIFIER_OPTIONS])?;
+        let options = Options::new(&options, VERIFIER_OPTIONS)?;
         let url = options
             .string("keysetUrl")?
             .ok_or_else(|| type_error("keysetUrl", "the keyset URL (a string)"))?;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use wasm_bindgen::prelude::*;
 
-use super::options::{Options, VERIFY_OPTIONS};
+use super::options::{Options, VERIFY_WITH_KEYSET_OPTIONS};
 use super::outcome::{rejected, to_js};
 use super::runtime::now_ms;
 use crate::core::{verify, Keyset, KeysetLimits, Reason};
@@ -43,7 +43,7 @@ pub fn verify_with_keyset(
     jwks: JsValue,
     options: JsValue,
 ) -> Result<JsValue, JsValue> {
-    let options = Options::new(&options, &[VERIFY_OPTIONS, &["nowSeconds"]])?;
+    let options = Options::new(&options, VERIFY_WITH_KEYSET_OPTIONS)?;
     let opts = options.verify_options()?;
     let now = match options.number("nowSeconds", 0.0, 1e12)? {
         Some(now) => now,

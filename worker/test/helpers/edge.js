@@ -17,12 +17,12 @@ export function withTimeout(promise, ms, what) {
   ]).finally(() => clearTimeout(timer));
 }
 
-function workerOptions(name, bindings) {
+function workerOptions(name, bindings, scriptPath) {
   return {
     name,
     modules: true,
     modulesRoot: WORKER_DIR,
-    scriptPath: join(WORKER_DIR, "src", "index.js"),
+    scriptPath: scriptPath ?? join(WORKER_DIR, "src", "index.js"),
     modulesRules: [
       { type: "ESModule", include: ["**/*.js"] },
       { type: "CompiledWasm", include: ["**/*.wasm"] },
@@ -36,14 +36,14 @@ function workerOptions(name, bindings) {
  * Starts workerd with one worker per entry of `workers` ({name: bindings}); the first one answers
  * on the returned `url`. `fetchFrom(name, path, init)` reaches any of them.
  */
-export async function startEdge(workers, { log = false } = {}) {
+export async function startEdge(workers, { log = false, scriptPath } = {}) {
   const names = Object.keys(workers);
   const mf = new Miniflare({
     host: "127.0.0.1",
     port: 0,
     cf: false,
     verbose: log,
-    workers: names.map((n) => workerOptions(n, workers[n])),
+    workers: names.map((n) => workerOptions(n, workers[n], scriptPath)),
   });
   let url;
   try {

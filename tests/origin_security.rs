@@ -210,6 +210,15 @@ fn security(backend: Backend) {
     secrets.push(refresh.trim_start_matches("rt_").to_string());
     secrets.push(refreshed["refresh_token"].as_str().unwrap().to_string());
     let _ = origin.get("/metrics", None);
+    // Secrets a careless client puts in the path or query string are not logged either.
+    let r = origin.get(&format!("/leak/{access}?refresh_token={refresh}"), None);
+    assert_eq!(r.status, 404);
+    let r = origin.post(
+        &format!("/keys/{access}/revoke?x={refresh}"),
+        Some(ADMIN_TOKEN),
+        "",
+    );
+    assert_eq!(r.status, 404);
 
     let kid = token_kid(&access);
     let (status, logs) = origin.stop();

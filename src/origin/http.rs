@@ -1,14 +1,15 @@
 //! The HTTP API of SPEC §7 on axum: routes, credential checks (constant time), request bodies
 //! (size limit → 413, malformed JSON → 400 with a message), the keyset endpoint's caching
-//! headers (`Cache-Control`, `ETag`, `304`), and a request log that records method, path,
-//! status and duration only — never headers or bodies, so no secret or token reaches the log.
+//! headers (`Cache-Control`, `ETag`, `304`), and a request log that records method,
+//! route template, status and duration only — never headers, bodies, raw paths or queries, so
+//! no secret or token reaches the log.
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection};
-use axum::extract::{DefaultBodyLimit, Path, Request, State};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Path, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -48,13 +49,18 @@ pub fn router(origin: Arc<Origin>) -> Router {
 
 async fn log_request(req: Request, next: Next) -> Response {
     let method = req.method().clone();
-    // The path only: a query string could carry anything.
-    let path = req.uri().path().to_string();
+    // The route template only (`/keys/{kid}/revoke`), never the raw path or query: nothing a
+    // client sends reaches the log.
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".to_string());
     let started = Instant::now();
     let resp = next.run(req).await;
     tracing::info!(
         method = %method,
-        path = %path,
+        route = %route,
         status = resp.status().as_u16(),
         ms = started.elapsed().as_millis() as u64,
         "request"

@@ -176,6 +176,16 @@ async fn serve(settings: Settings) -> Result<(), String> {
     let issuer = settings.issuer_for(addr);
     let embedded = settings.embedded_default;
     let data_dir = settings.data_dir.clone();
+    if let Some(interval) = settings.rotation_interval {
+        let policy = settings.lifecycle_policy();
+        let published = 2 + policy.retire_after_ms / (interval.as_millis() as i64).max(1);
+        if published > 100 {
+            tracing::warn!(
+                keys = published,
+                "rotation_interval is so short against access_token_ttl + leeway that the keyset will hold more keys than edges accept (100)"
+            );
+        }
+    }
     let origin = Origin::open(settings, issuer).await?;
     let ring = origin.keyring();
     tracing::info!(

@@ -385,3 +385,73 @@ async fn metrics(State(origin): State<AppState>) -> Response {
     )
         .into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, HeaderValue::from_str(v).unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn bearer_parsing() {
+        assert_eq!(
+            bearer(&headers(&[("authorization", "Bearer abc")])),
+            Some("abc")
+        );
+        assert_eq!(
+            bearer(&headers(&[("authorization", "bearer  abc ")])),
+            Some("abc")
+        );
+        assert_eq!(bearer(&headers(&[("authorization", "Basic abc")])), None);
+        assert_eq!(bearer(&headers(&[("authorization", "Bearer ")])), None);
+        assert_eq!(bearer(&headers(&[("authorization", "Bearer")])), None);
+        assert_eq!(bearer(&headers(&[])), None);
+    }
+
+    #[test]
+    fn if_none_match() {
+        let tag = "\"abc\"";
+        assert!(etag_matches(&headers(&[("if-none-match", "\"abc\"")]), tag));
+        assert!(etag_matches(
+            &headers(&[("if-none-match", "W/\"abc\"")]),
+            tag
+        ));
+        assert!(etag_matches(
+            &headers(&[("if-none-match", "\"x\", \"abc\"")]),
+            tag
+        ));
+        assert!(etag_matches(&headers(&[("if-none-match", "*")]), tag));
+        assert!(!etag_matches(
+            &headers(&[("if-none-match", "\"abd\"")]),
+            tag
+        ));
+        assert!(!etag_matches(&headers(&[("if-none-match", "abc")]), tag));
+        assert!(!etag_matches(&headers(&[]), tag));
+    }
+
+    #[test]
+    fn json_bodies() {
+        #[derive(Deserialize, Debug)]
+        #[serde(deny_unknown_fields)]
+        struct B {
+            #[allow(dead_code)]
+            a: u8,
+        }
+        let ok = |s: &str| json_body::<B>(Ok(Bytes::from(s.to_string())), false);
+        assert!(ok(r#"{"a":1}"#).unwrap().is_some());
+        assert_eq!(ok("{").unwrap_err().code, "malformed_json");
+        assert_eq!(ok("1").unwrap_err().code, "malformed_json");
+        assert_eq!(ok(" ").unwrap_err().code, "malformed_json");
+        assert_eq!(ok(r#"{"a":300}"#).unwrap_err().code, "invalid_request");
+        assert_eq!(ok(r#"{"a":1,"b":2}"#).unwrap_err().code, "invalid_request");
+        let deep = format!("{{\"a\":{}{}}}", "[".repeat(40), "]".repeat(40));
+        assert!(ok(&deep).unwrap_err().message.contains("nested"));
+        assert!(json_body::<B>(Ok(Bytes::new()), true).unwrap().is_none());
+    }
+}

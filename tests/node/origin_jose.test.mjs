@@ -1,7 +1,8 @@
 // Interop: an independent JOSE implementation (the npm package `jose`) accepts the key
 // origin's EdDSA access tokens, with `createRemoteJWKSet` pointed at a real `jwtedge-origin`
 // on loopback. The binary comes from JWTEDGE_ORIGIN_BIN, else the newest of
-// target/{debug,release}/jwtedge-origin (build it first: `cargo build --bin jwtedge-origin`).
+// {$CARGO_TARGET_DIR,target}/{debug,release}/jwtedge-origin (build it first:
+// `cargo build --bin jwtedge-origin`).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
@@ -18,8 +19,9 @@ const ISSUER = "https://origin.jose.test";
 
 function originBin() {
   if (process.env.JWTEDGE_ORIGIN_BIN) return process.env.JWTEDGE_ORIGIN_BIN;
-  const found = ["debug", "release"]
-    .map((p) => path.join(root, "target", p, "jwtedge-origin"))
+  const targets = [process.env.CARGO_TARGET_DIR, path.join(root, "target")].filter(Boolean);
+  const found = targets
+    .flatMap((t) => ["debug", "release"].map((p) => path.join(path.resolve(root, t), p, "jwtedge-origin")))
     .filter((p) => existsSync(p))
     .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
   if (!found.length) {

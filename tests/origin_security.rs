@@ -314,3 +314,86 @@ fn public_keyset_caching() {
     assert!(m.body.contains("jwtedge_keys{state=\"previous\"} 1"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// EdDSA private keys: sealed in the database (the raw seed is in no database file), and the
+/// seed appears in no log line in any encoding. The test opens the sealed keys itself with the
+/// master key it configured, so it knows exactly what must not leak.
+#[test]
+fn eddsa_private_keys_stay_sealed_and_out_of_the_log() {
+    use jwtedge::origin::crypto_at_rest::MasterKey;
+    use jwtedge::origin::keys::{KeyRecord, KeyState};
+    use jwtedge::origin::signer::{open, Material};
+
+    let dir = temp_dir("eddsa-sealed");
+    let mut env = base_env(&dir, &Backend::Sqlite);
+    set(&mut env, "JWTEDGE_LOG", "trace");
+    let origin = Origin::start(&env, &dir);
+    for i in 0..3 {
+        let s = origin.new_session(&format!("u{i}"));
+        assert_eq!(
+            origin.refresh(s["refresh_token"].as_str().unwrap()).status,
+            200
+        );
+        assert_eq!(
+            origin.post("/keys/rotate", Some(ADMIN_TOKEN), "").status,
+            200
+        );
+    }
+    let (status, logs) = origin.stop();
+    assert!(status.success());
+
+    let db = rusqlite::Connection::open(dir.join("jwtedge.sqlite3")).unwrap();
+    let mut stmt = db
+        .prepare("SELECT kid, state, public_key, sealed_secret FROM signing_keys")
+        .unwrap();
+    let rows: Vec<(String, String, Vec<u8>, Option<Vec<u8>>)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert!(rows.len() >= 5);
+    let master = MasterKey::from_base64(MASTER_KEY).unwrap();
+    let mut raw_files = Vec::new();
+    for name in ["jwtedge.sqlite3", "jwtedge.sqlite3-wal"] {
+        raw_files.extend(std::fs::read(dir.join(name)).unwrap_or_default());
+    }
+    let mut secrets = vec![];
+    let mut opened = 0;
+    for (kid, state, public_key, sealed) in rows {
+        let record = KeyRecord {
+            kid: kid.clone(),
+            alg: jwtedge::Algorithm::EdDsa,
+            state: KeyState::from_name(&state).unwrap(),
+            created_at: 0,
+            activated_at: None,
+            deactivated_at: None,
+            revoked_at: None,
+            public_key,
+            sealed_secret: sealed,
+        };
+        let Some(Material::Ed25519(key)) = open(&record, &master).unwrap() else {
+            continue;
+        };
+        opened += 1;
+        let seed = key.to_bytes();
+        assert!(
+            !raw_files.windows(32).any(|w| w == seed),
+            "the private key of {kid} is stored unencrypted"
+        );
+        assert!(
+            open(&record, &MasterKey::generate()).is_err(),
+            "sealed under the master key"
+        );
+        secrets.push(jwtedge::core::b64url_encode(&seed));
+        secrets.push(seed.iter().map(|b| format!("{b:02x}")).collect());
+        secrets.push(format!("{:?}", &seed[..12]).replace(' ', ""));
+        secrets.push(format!("{:?}", &seed[..12]));
+    }
+    assert!(
+        opened >= 5,
+        "next, current and previous keys keep their sealed seeds"
+    );
+    assert!(logs.contains("signing key rotated"));
+    assert_no_secrets(&logs, &secrets);
+    let _ = std::fs::remove_dir_all(&dir);
+}

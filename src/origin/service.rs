@@ -291,7 +291,9 @@ impl Origin {
             next,
         } = &outcome
         {
-            self.metrics.revocations.inc();
+            if *was != keys::KeyState::Revoked {
+                self.metrics.revocations.inc();
+            }
             tracing::warn!(kid = %kid, was = was.name(), current = %current, next = %next, "signing key revoked");
         }
         Ok(outcome)

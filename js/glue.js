@@ -85,10 +85,44 @@ export function pickOptions(options, names) {
   return names.map((name) => options[name]);
 }
 
-export function okOutcome(claimsJson, kid, alg) {
-  return { status: "OK", claims: JSON.parse(claimsJson), kid, alg };
+// The token's UTF-8 bytes written straight into wasm memory at `ptr` (capacity `cap`): the byte
+// count, -1 when it has more than `maxUnits` UTF-16 units (so surely over the byte limit), -2
+// when it is not a string.
+let memory;
+const encoder = new TextEncoder();
+export function registerMemory(wasmMemory) {
+  memory = wasmMemory;
+}
+export function encodeToken(token, ptr, cap, maxUnits) {
+  if (typeof token !== "string") return -2;
+  if (token.length > maxUnits) return -1;
+  const { read, written } = encoder.encodeInto(token, new Uint8Array(memory.buffer, ptr, cap));
+  return read === token.length ? written : -1;
 }
 
-export function rejectedOutcome(status, reason) {
-  return { status, reason };
+// Outcome strings, registered once by the Rust side (its enums are the one source of the codes),
+// so an outcome crosses the boundary as a small integer instead of decoded strings.
+let rejected = [];
+let algs = [];
+export function registerCodes(statuses, reasons, algNames) {
+  rejected = reasons.map((reason, i) => [statuses[i], reason]);
+  algs = algNames;
+}
+
+export function okOutcome(claimsJson, kid, alg) {
+  return { status: "OK", claims: JSON.parse(claimsJson), kid, alg: algs[alg] };
+}
+
+export function rejectedOutcome(reason) {
+  const [status, code] = rejected[reason];
+  return { status, reason: code };
+}
+
+// True when `jwks` is the very string of the previous call (verifyWithKeyset then reuses the
+// keyset it parsed). Comparing in JS costs no copy into wasm memory.
+let lastKeysetText;
+export function keysetUnchanged(jwks) {
+  if (typeof jwks === "string" && jwks === lastKeysetText) return true;
+  lastKeysetText = typeof jwks === "string" ? jwks : undefined;
+  return false;
 }

@@ -7,6 +7,10 @@ pub const MAX_JSON_DEPTH: usize = 32;
 /// True when `json` opens more than `max` arrays/objects at once. Brackets inside strings do not
 /// count. Linear, no allocation; it does not validate JSON (the parser does that next).
 pub fn exceeds_depth(json: &[u8], max: usize) -> bool {
+    // Fast path for every real token: too few brackets in all to nest that deep.
+    if json.iter().filter(|&&b| b == b'{' || b == b'[').count() <= max {
+        return false;
+    }
     let mut depth = 0usize;
     let mut in_string = false;
     let mut escaped = false;

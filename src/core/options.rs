@@ -15,23 +15,26 @@ pub enum TypeExpectation {
 
 impl TypeExpectation {
     pub fn accepts(&self, typ: Option<&str>) -> bool {
-        let typ = typ.map(normalise_media_type);
-        match self {
-            TypeExpectation::AccessTokenOrJwt => {
-                matches!(typ.as_deref(), None | Some("at+jwt") | Some("jwt"))
+        match (self, typ) {
+            (TypeExpectation::AccessTokenOrJwt, None) => true,
+            (TypeExpectation::AccessTokenOrJwt, Some(typ)) => {
+                same_media_type(typ, "at+jwt") || same_media_type(typ, "jwt")
             }
-            TypeExpectation::Exactly(want) => typ.as_deref() == Some(&*normalise_media_type(want)),
+            (TypeExpectation::Exactly(want), Some(typ)) => same_media_type(typ, want),
+            (TypeExpectation::Exactly(_), None) => false,
         }
     }
 }
 
 /// RFC 7515 §4.1.9: `typ` is a media type, case-insensitive, `application/` may be omitted.
-fn normalise_media_type(typ: &str) -> String {
-    let lower = typ.to_ascii_lowercase();
-    match lower.strip_prefix("application/") {
-        Some(rest) => rest.to_string(),
-        None => lower,
+fn same_media_type(a: &str, b: &str) -> bool {
+    fn short(t: &str) -> &str {
+        match t.get(..12) {
+            Some(prefix) if prefix.eq_ignore_ascii_case("application/") => &t[12..],
+            _ => t,
+        }
     }
+    short(a).eq_ignore_ascii_case(short(b))
 }
 
 #[derive(Debug, Clone, PartialEq)]

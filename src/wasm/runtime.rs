@@ -27,11 +27,26 @@ extern "C" {
     #[wasm_bindgen(catch, js_name = pickOptions)]
     pub fn pick_options(options: &JsValue, names: &js_sys::Array) -> Result<JsValue, JsValue>;
 
-    #[wasm_bindgen(js_name = okOutcome)]
-    pub fn ok_outcome(claims_json: &str, kid: Option<String>, alg: &str) -> JsValue;
+    #[wasm_bindgen(js_name = registerMemory)]
+    pub fn register_memory(memory: &JsValue);
 
+    /// Bytes written at `ptr`; -1 when over `max_units` UTF-16 units; -2 when not a string.
+    #[wasm_bindgen(js_name = encodeToken)]
+    pub fn encode_token(token: &JsValue, ptr: u32, cap: u32, max_units: u32) -> f64;
+
+    #[wasm_bindgen(js_name = registerCodes)]
+    pub fn register_codes(statuses: &js_sys::Array, reasons: &js_sys::Array, algs: &js_sys::Array);
+
+    /// `alg` indexes the registered algorithm names.
+    #[wasm_bindgen(js_name = okOutcome)]
+    pub fn ok_outcome(claims_json: &str, kid: &JsValue, alg: u32) -> JsValue;
+
+    /// `reason` indexes the registered reasons.
     #[wasm_bindgen(js_name = rejectedOutcome)]
-    pub fn rejected_outcome(status: &str, reason: &str) -> JsValue;
+    pub fn rejected_outcome(reason: u32) -> JsValue;
+
+    #[wasm_bindgen(js_name = keysetUnchanged)]
+    pub fn keyset_unchanged(jwks: &JsValue) -> bool;
 }
 
 /// Milliseconds since the Unix epoch. In Workers it advances only across I/O, which is all the

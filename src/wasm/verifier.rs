@@ -12,6 +12,7 @@ use wasm_bindgen_futures::{future_to_promise, JsFuture};
 use super::options::{type_error, Options, VERIFIER_OPTIONS};
 use super::outcome::{rejected, to_js};
 use super::runtime::{fetch_keyset, now_ms, settled_or_timeout};
+use super::token_text::with_token;
 use crate::core::cache::{CacheConfig, FetchResponse, FetchTicket, KeysetCache, Plan};
 use crate::core::{Reason, UntrustedToken, VerifyOptions};
 
@@ -89,16 +90,17 @@ impl Verifier {
     /// Resolves to the outcome; never rejects. Answers synchronously-resolved promises when the
     /// keyset is at hand, so the warm path costs no task switch.
     pub fn verify(&self, token: JsValue) -> Promise {
-        let Some(token) = token.as_string() else {
-            return Promise::resolve(&rejected(Reason::Malformed));
-        };
-        match self.inner.step(&token) {
-            Step::Done(outcome) => Promise::resolve(&outcome),
-            Step::Pending => {
-                let inner = self.inner.clone();
-                future_to_promise(async move { Ok(inner.verify_waiting(&token).await) })
-            }
-        }
+        with_token(&token, self.inner.opts.max_token_bytes, |text| match text {
+            Err(reason) => Promise::resolve(&rejected(reason)),
+            Ok(token) => match self.inner.step(token) {
+                Step::Done(outcome) => Promise::resolve(&outcome),
+                Step::Pending => {
+                    let inner = self.inner.clone();
+                    let token = token.to_owned();
+                    future_to_promise(async move { Ok(inner.verify_waiting(&token).await) })
+                }
+            },
+        })
     }
 
     /// `{fetches, notModified, failures, cacheHits, keys}`.

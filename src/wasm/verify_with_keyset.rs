@@ -8,31 +8,41 @@ use wasm_bindgen::prelude::*;
 
 use super::options::{Options, VERIFY_WITH_KEYSET_OPTIONS};
 use super::outcome::{rejected, to_js};
-use super::runtime::now_ms;
+use super::runtime::{keyset_unchanged, now_ms};
+use super::token_text::with_token;
 use crate::core::{verify, Keyset, KeysetLimits, Reason};
 
 thread_local! {
-    /// The last keyset parsed, by its JSON text: callers pass the same keyset on every call, and
-    /// parsing it (decoding, point decompression) would cost more than the verification.
-    static LAST_KEYSET: RefCell<Option<(String, Arc<Keyset>)>> = const { RefCell::new(None) };
+    /// The keyset of the previous call: callers pass the same keyset on every call, and parsing
+    /// it (decoding, point decompression) would cost more than the verification.
+    static LAST_KEYSET: RefCell<Option<Arc<Keyset>>> = const { RefCell::new(None) };
 }
 
-fn keyset_for(jwks: &str) -> Result<Arc<Keyset>, Reason> {
-    let cached = LAST_KEYSET.with(|c| {
-        c.borrow()
-            .as_ref()
-            .filter(|(text, _)| text == jwks)
-            .map(|(_, k)| k.clone())
-    });
-    if let Some(keyset) = cached {
-        return Ok(keyset);
+/// The parsed keyset, `None` when it is unusable; a `TypeError` when `jwks` is neither a string
+/// nor an object.
+fn keyset_for(jwks: &JsValue) -> Result<Option<Arc<Keyset>>, JsValue> {
+    if keyset_unchanged(jwks) {
+        if let Some(keyset) = LAST_KEYSET.with(|c| c.borrow().clone()) {
+            return Ok(Some(keyset));
+        }
     }
-    let keyset = Arc::new(
-        Keyset::from_jwks_json(jwks.as_bytes(), KeysetLimits::default())
-            .map_err(|_| Reason::InvalidKeyset)?,
-    );
-    LAST_KEYSET.with(|c| *c.borrow_mut() = Some((jwks.to_owned(), keyset.clone())));
-    Ok(keyset)
+    let text = match jwks.as_string() {
+        Some(text) => Some(text),
+        None if jwks.is_object() => js_sys::JSON::stringify(jwks)
+            .ok()
+            .and_then(|s| s.as_string()),
+        None => None,
+    };
+    let Some(text) = text else {
+        return Err(
+            js_sys::TypeError::new("jwtedge: jwks must be a JWKS JSON string or object").into(),
+        );
+    };
+    let parsed = Keyset::from_jwks_json(text.as_bytes(), KeysetLimits::default())
+        .ok()
+        .map(Arc::new);
+    LAST_KEYSET.with(|c| *c.borrow_mut() = parsed.clone());
+    Ok(parsed)
 }
 
 /// Verifies `token` against `jwks` (a JWKS JSON string, or an object that is serialised).
@@ -49,24 +59,15 @@ pub fn verify_with_keyset(
         Some(now) => now,
         None => now_ms() / 1000.0,
     };
-    let jwks_text = match jwks.as_string() {
-        Some(text) => Some(text),
-        None if jwks.is_object() => js_sys::JSON::stringify(&jwks)
-            .ok()
-            .and_then(|s| s.as_string()),
-        None => None,
+    let Some(keyset) = keyset_for(&jwks)? else {
+        return Ok(rejected(Reason::InvalidKeyset));
     };
-    let Some(jwks_text) = jwks_text else {
-        return Err(
-            js_sys::TypeError::new("jwtedge: jwks must be a JWKS JSON string or object").into(),
-        );
-    };
-    let keyset = match keyset_for(&jwks_text) {
-        Ok(keyset) => keyset,
-        Err(reason) => return Ok(rejected(reason)),
-    };
-    let Some(token) = token.as_string() else {
-        return Ok(rejected(Reason::Malformed));
-    };
-    Ok(to_js(verify(&token, &keyset, &opts, now)))
+    Ok(with_token(
+        &token,
+        opts.max_token_bytes,
+        |text| match text {
+            Ok(token) => to_js(verify(token, &keyset, &opts, now)),
+            Err(reason) => rejected(reason),
+        },
+    ))
 }

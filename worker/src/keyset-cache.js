@@ -96,7 +96,8 @@ export function cachedKeysetFetch({ cache, fetcher = (...a) => fetch(...a), now 
       return response;
     }
     const seconds = response.status === 200 ? shareableSeconds(response) : 0;
-    const declared = Number(response.headers.get("content-length"));
+    const length = response.headers.get("content-length");
+    const declared = length === null ? NaN : Number(length);
     if (seconds === 0 || !(declared >= 0 && declared <= MAX_BODY_BYTES)) {
       if (response.status === 200) stats.notStored++;
       return response;

@@ -204,6 +204,16 @@ impl Origin {
         Ok(false)
     }
 
+    /// Before signing: if the scheduler has not confirmed the keyring against the store for
+    /// half the propagation bound (a stalled task, a flaky database), check now. A process
+    /// that cannot reach the store does not sign, since it could not know of a revoke.
+    async fn ensure_fresh(&self) -> Result<(), ApiError> {
+        if self.store_silence_ms() > (super::PROPAGATION_BOUND.as_millis() / 2) as i64 {
+            self.reload_if_changed().await?;
+        }
+        Ok(())
+    }
+
     /// Runs a lifecycle step in one store transaction, then reloads.
     async fn mutate<F>(&self, step: F) -> Result<KeyOutcome, ApiError>
     where
@@ -407,6 +417,7 @@ impl Origin {
             expires_at: now + self.settings.refresh_token_ttl.as_millis() as i64,
             used_at: None,
         };
+        self.ensure_fresh().await?;
         let (access_token, exp) = self.sign_access_token(&session.sub, &session.id, &claims)?;
         self.store
             .create_session(&session, &record)
@@ -444,6 +455,7 @@ impl Origin {
             .map_err(|e| self.store_failed(e))?;
         match result {
             RefreshResult::Rotated(session) => {
+                self.ensure_fresh().await?;
                 let claims: Map<String, Value> = serde_json::from_str(&session.claims_json)
                     .map_err(|_| {
                         ApiError::new(

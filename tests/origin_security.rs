@@ -327,6 +327,7 @@ fn eddsa_private_keys_stay_sealed_and_out_of_the_log() {
     let dir = temp_dir("eddsa-sealed");
     let mut env = base_env(&dir, &Backend::Sqlite);
     set(&mut env, "JWTEDGE_LOG", "trace");
+    set(&mut env, "JWTEDGE_LOG_FORMAT", "json");
     let origin = Origin::start(&env, &dir);
     for i in 0..3 {
         let s = origin.new_session(&format!("u{i}"));
@@ -341,6 +342,15 @@ fn eddsa_private_keys_stay_sealed_and_out_of_the_log() {
     }
     let (status, logs) = origin.stop();
     assert!(status.success());
+    // Structured: every log line is one JSON object.
+    let events: Vec<serde_json::Value> = logs
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert!(events
+        .iter()
+        .any(|e| e["message"] == "signing key rotated" && e["current"].is_string()));
 
     let db = rusqlite::Connection::open(dir.join("jwtedge.sqlite3")).unwrap();
     let mut stmt = db

@@ -2,6 +2,7 @@
 //! FILE`, `token issue --sub S`. Loads the settings (file < environment < flags), sets up the
 //! log (stderr; level from `JWTEDGE_LOG`), and runs the command. `serve` prints where it
 //! listens on stdout; configuration errors exit with status 2 and a message naming the setting.
+//! `JWTEDGE_LOG_FORMAT=json` switches the log to one JSON object per line.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -107,12 +108,17 @@ fn init_logging() {
         .ok()
         .and_then(|v| v.parse::<tracing::Level>().ok())
         .unwrap_or(tracing::Level::INFO);
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_max_level(level)
         .with_ansi(false)
-        .with_target(false)
-        .try_init();
+        .with_target(false);
+    // One JSON object per line for log pipelines; key=value text otherwise.
+    let _ = if std::env::var("JWTEDGE_LOG_FORMAT").as_deref() == Ok("json") {
+        builder.json().flatten_event(true).try_init()
+    } else {
+        builder.try_init()
+    };
 }
 
 pub fn main() -> ExitCode {

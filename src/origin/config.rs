@@ -189,7 +189,9 @@ impl RawConfig {
             .into_iter()
             .map(|(k, _)| k)
             .filter(|k| k.starts_with("JWTEDGE_"))
-            .filter(|k| !k.starts_with("JWTEDGE_TEST_") && k != "JWTEDGE_LOG")
+            .filter(|k| {
+                !k.starts_with("JWTEDGE_TEST_") && k != "JWTEDGE_LOG" && k != "JWTEDGE_LOG_FORMAT"
+            })
             .filter(|k| !SETTINGS.iter().any(|s| env_name(s) == *k))
             .collect();
         unknown.sort();

@@ -356,7 +356,8 @@ fn eddsa_private_keys_stay_sealed_and_out_of_the_log() {
     let mut stmt = db
         .prepare("SELECT kid, state, public_key, sealed_secret FROM signing_keys")
         .unwrap();
-    let rows: Vec<(String, String, Vec<u8>, Option<Vec<u8>>)> = stmt
+    type KeyRow = (String, String, Vec<u8>, Option<Vec<u8>>);
+    let rows: Vec<KeyRow> = stmt
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
         .unwrap()
         .map(Result::unwrap)

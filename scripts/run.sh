@@ -66,7 +66,8 @@ done
 cat "$RUN_DIR/origin.out"
 
 say "the walk-through"
-node worker/demo/main.mjs "$ORIGIN_URL" "$ROOT/jwtedge-data/credentials.toml"
+rm -rf "$RUN_DIR/wrangler-state"
+node worker/demo/main.mjs "$ORIGIN_URL" "$ROOT/jwtedge-data/credentials.toml" "$RUN_DIR/wrangler-state"
 
 say "shutting down"
 stop_origin

@@ -8,9 +8,9 @@ import { startUpstream } from "../test/helpers/upstream.js";
 import { freePort, startWranglerDev } from "../test/helpers/wrangler.js";
 import { waitFor } from "../test/helpers/wait.js";
 
-const [originUrl, credentialsFile] = process.argv.slice(2);
-if (!originUrl || !credentialsFile) {
-  console.error("usage: node worker/demo/main.mjs <origin URL> <credentials.toml>");
+const [originUrl, credentialsFile, stateDir] = process.argv.slice(2);
+if (!originUrl || !credentialsFile || !stateDir) {
+  console.error("usage: node worker/demo/main.mjs <origin URL> <credentials.toml> <fresh wrangler state dir>");
   process.exit(2);
 }
 const creds = readFileSync(credentialsFile, "utf8");
@@ -51,6 +51,8 @@ const port = await freePort();
 const edgeUrl = `http://127.0.0.1:${port}`;
 const dev = startWranglerDev([
   "--ip", "127.0.0.1", "--port", String(port), "--show-interactive-dev-session=false",
+  // A fresh local colo: an empty Cache API, like a colo that has not seen this origin yet.
+  "--persist-to", stateDir,
   "--var", `KEYSET_URL:${originUrl}/.well-known/jwks.json`,
   "--var", `UPSTREAM_URL:${upstream.url}`,
   "--var", "GUARDED_PATHS:/api",

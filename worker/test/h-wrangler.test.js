@@ -39,8 +39,10 @@ test("wrangler deploy --dry-run succeeds offline and bundles the wasm module", a
 
 test("wrangler dev with --var overrides guards the upstream with the real origin's keyset", async () => {
   const port = await freePort();
+  const state = mkdtempSync(join(tmpdir(), "jwtedge-wrangler-state-"));
   const dev = startWranglerDev([
     "--ip", "127.0.0.1", "--port", String(port), "--show-interactive-dev-session=false",
+    "--persist-to", state,
     "--var", `KEYSET_URL:${origin.keysetUrl}`,
     "--var", `UPSTREAM_URL:${upstream.url}`,
     "--var", "GUARDED_PATHS:/api",
@@ -61,5 +63,6 @@ test("wrangler dev with --var overrides guards the upstream with the real origin
     assert.equal(none.status, 401);
   } finally {
     await dev.stop();
+    rmSync(state, { recursive: true, force: true });
   }
 });

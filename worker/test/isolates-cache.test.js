@@ -13,8 +13,8 @@ let origin, upstream, edge, token;
 before(async () => {
   origin = await startOrigin({ JWTEDGE_KEYSET_MAX_AGE: `${MAX_AGE_S}s` });
   upstream = await startUpstream();
-  const bindings = { KEYSET_URL: origin.keysetUrl, UPSTREAM_URL: upstream.url, MIN_FRESH_SECONDS: "1" };
-  edge = await startEdge({ a: bindings, b: bindings, c: bindings });
+  const bindings = { KEYSET_URL: origin.keysetUrl, UPSTREAM_URL: upstream.url, MIN_FRESH_SECONDS: "1", COOLDOWN_SECONDS: "0.5" };
+  edge = await startEdge({ a: bindings, b: bindings, c: bindings, d: bindings });
   token = (await origin.createSession("alice")).access_token;
 });
 
@@ -64,4 +64,23 @@ test("an isolate revalidating the copy it already holds asks the origin (304), w
   assert.ok(a.verifier.notModified >= 1);
   assert.ok(a.keysetCache.sameCopy + a.keysetCache.misses >= 1);
   assert.ok(a.keysetCache.renewed >= 1, "the 304 renewed the shared copy");
+});
+
+test("a kid the shared copy predates is found by the unknown-kid refetch, which bypasses the colo cache", async () => {
+  // d loads the keyset (from the origin or the shared copy), then the origin rotates twice: the
+  // key that now signs was created after that copy, so neither d nor the colo cache knows it.
+  assert.equal((await get("d")).status, 200);
+  const loadedAt = Date.now();
+  await origin.rotate();
+  await origin.rotate();
+  const fresh = await origin.createSession("bob");
+  await waitFor(() => Date.now() - loadedAt > 600, { what: "the cooldown to pass" });
+  const before = await edge.stats("d");
+  const res = await edge.fetchFrom("d", "/x", { headers: { authorization: `Bearer ${fresh.access_token}` } });
+  assert.ok(Date.now() - loadedAt < MAX_AGE_S * 1000, "the copies were still fresh (test too slow otherwise)");
+  assert.equal(res.status, 200);
+  const after = await edge.stats("d");
+  assert.equal(after.keysetCache.sameCopy - before.keysetCache.sameCopy + after.keysetCache.misses - before.keysetCache.misses, 1);
+  assert.equal(after.keysetCache.originFetches - before.keysetCache.originFetches, 1, "went to the origin");
+  assert.equal(after.keysetCache.hits, before.keysetCache.hits, "not answered by the stale shared copy");
 });

@@ -85,6 +85,40 @@ export function pickOptions(options, names) {
   return names.map((name) => options[name]);
 }
 
+// Ed25519 by the runtime's WebCrypto, settling to one of two outcomes prepared in wasm. Imported
+// keys are kept per public key (resolved CryptoKeys only: on Workers a promise made by one
+// request must not be awaited by another). Where WebCrypto has no Ed25519, or refuses the key,
+// `wasmCheck` decides.
+const ed25519Keys = new Map();
+export function ed25519Outcome(publicKeyView, signatureView, messageView, ifValid, ifInvalid, wasmCheck) {
+  // The views are of wasm memory, valid only until this call returns: copy them now.
+  const publicKey = publicKeyView.slice();
+  const signature = signatureView.slice();
+  const message = messageView.slice();
+  return webCryptoEd25519(publicKey, signature, message).then((verdict) =>
+    (verdict ?? wasmCheck(publicKey, signature, message)) ? ifValid : ifInvalid,
+  );
+}
+
+async function webCryptoEd25519(publicKey, signature, message) {
+  try {
+    const id = String.fromCharCode(...publicKey);
+    let key = ed25519Keys.get(id);
+    if (!key) {
+      key = await crypto.subtle.importKey("raw", publicKey, { name: "Ed25519" }, false, ["verify"]);
+      if (ed25519Keys.size >= 256) ed25519Keys.clear();
+      ed25519Keys.set(id, key);
+    }
+    return await crypto.subtle.verify({ name: "Ed25519" }, key, signature, message);
+  } catch {
+    return null;
+  }
+}
+
+export function isCloudflareWorkers() {
+  return globalThis.navigator?.userAgent === "Cloudflare-Workers";
+}
+
 // The token's UTF-8 bytes written straight into wasm memory at `ptr` (capacity `cap`): the byte
 // count, -1 when it has more than `maxUnits` UTF-16 units (so surely over the byte limit), -2
 // when it is not a string.

@@ -82,6 +82,15 @@ impl std::fmt::Debug for VerifyKey {
 }
 
 impl VerifyKey {
+    /// An Ed25519 verification key from its 32-byte public key; `None` if it is not a point.
+    pub fn ed25519(public_key: &[u8; 32]) -> Option<VerifyKey> {
+        Some(VerifyKey {
+            kid: None,
+            alg: Algorithm::EdDsa,
+            material: KeyMaterial::Ed25519(VerifyingKey::from_bytes(public_key).ok()?),
+        })
+    }
+
     /// Builds a key from a JWK, or `None` when the JWK is of a kind jwtedge does not verify with
     /// (RSA, EC, X25519, encryption keys…) or its material is unusable.
     pub fn from_jwk(jwk: &Jwk) -> Option<VerifyKey> {
@@ -116,6 +125,16 @@ impl VerifyKey {
             alg,
             material,
         })
+    }
+
+    /// The Ed25519 public key, for verifying with another implementation (the runtime's
+    /// WebCrypto) that must reach the same verdict.
+    /// `None` for a weak (small-order) key, which only the strict check here rejects.
+    pub fn ed25519_public_key(&self) -> Option<[u8; 32]> {
+        match &self.material {
+            KeyMaterial::Ed25519(key) if !key.is_weak() => Some(key.to_bytes()),
+            _ => None,
+        }
     }
 
     /// Checks `signature` over `signing_input`. HMAC compares in constant time; Ed25519 uses

@@ -27,4 +27,4 @@ pub use options::{TypeExpectation, VerifyOptions};
 pub use outcome::{Outcome, Verified};
 pub use reason::{Reason, Status};
 pub use token::{KeyNeed, UntrustedToken};
-pub use verify::verify;
+pub use verify::{verify, AwaitingSignature};

@@ -114,19 +114,17 @@ impl<'t> UntrustedToken<'t> {
         }
     }
 
-    pub(crate) fn signing_input(&self) -> &[u8] {
+    /// `header.payload`: the bytes the signature covers.
+    pub fn signing_input(&self) -> &[u8] {
         self.signing_input
     }
 
-    pub(crate) fn signature(&self) -> &[u8] {
+    /// The decoded signature, unverified.
+    pub fn signature(&self) -> &[u8] {
         &self.signature
     }
 
     pub(crate) fn into_claims(self) -> (Claims, String) {
         (self.claims, self.claims_json)
-    }
-
-    pub(crate) fn claims(&self) -> (&Claims, &str) {
-        (&self.claims, &self.claims_json)
     }
 }

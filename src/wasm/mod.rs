@@ -8,6 +8,7 @@ mod runtime;
 mod token_text;
 mod verifier;
 mod verify_with_keyset;
+mod webcrypto;
 
 pub use verifier::Verifier;
 pub use verify_with_keyset::verify_with_keyset;

@@ -33,6 +33,7 @@ pub const VERIFIER_OPTIONS: &[&str] = &[
     "keysetUrl",
     "keysetAuthorization",
     "fetch",
+    "ed25519",
     "cooldownSeconds",
     "maxStaleSeconds",
     "fetchTimeoutSeconds",

@@ -27,6 +27,21 @@ extern "C" {
     #[wasm_bindgen(catch, js_name = pickOptions)]
     pub fn pick_options(options: &JsValue, names: &js_sys::Array) -> Result<JsValue, JsValue>;
 
+    /// Resolves to `if_valid` or `if_invalid` by the runtime's WebCrypto verdict on the Ed25519
+    /// signature; `wasm_check(publicKey, signature, message)` decides when WebCrypto cannot.
+    #[wasm_bindgen(js_name = ed25519Outcome)]
+    pub fn ed25519_outcome(
+        public_key: &[u8],
+        signature: &[u8],
+        message: &[u8],
+        if_valid: &JsValue,
+        if_invalid: &JsValue,
+        wasm_check: &js_sys::Function,
+    ) -> Promise;
+
+    #[wasm_bindgen(js_name = isCloudflareWorkers)]
+    pub fn is_cloudflare_workers() -> bool;
+
     #[wasm_bindgen(js_name = registerMemory)]
     pub fn register_memory(memory: &JsValue);
 

@@ -108,3 +108,57 @@ test("bad options throw a TypeError naming the option, at construction", () => {
   assert.throws(() => new Verifier({}), { name: "TypeError", message: /keysetUrl/ });
   assert.throws(() => verifyWithKeyset("x", jwks, { nowSeconds: "now" }), { name: "TypeError", message: /nowSeconds/ });
 });
+
+test("EdDSA: the WebCrypto and wasm signature checks reach the same verdicts", async () => {
+  const valid = await mint(ed);
+  const [h, p, sig] = valid.split(".");
+  const raw = Buffer.from(sig, "base64url");
+  // S + L: the same signature, non-canonical (malleated); both checks must refuse it.
+  const L = Buffer.from("edd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010", "hex");
+  let carry = 0;
+  for (let i = 0; i < 32; i++) {
+    const sum = raw[32 + i] + L[i] + carry;
+    raw[32 + i] = sum & 0xff;
+    carry = sum >> 8;
+  }
+  const malleated = `${h}.${p}.${raw.toString("base64url")}`;
+  const cases = [
+    [valid, "OK"],
+    [tamper(valid, { sub: "admin" }), "bad_signature"],
+    [malleated, "bad_signature"],
+    [await mint(stranger), "bad_signature"],
+    [await mint(ed, { exp: now() - 10 }), "expired"],
+    [await mint(ed, { claims: { aud: "billing" } }), "invalid_audience"],
+  ];
+  for (const backend of ["webcrypto", "wasm"]) {
+    const v = new Verifier({ keysetUrl: server.url, ed25519: backend, ...expectations });
+    for (const [token, expected] of cases) {
+      const out = await v.verify(token);
+      assert.equal(out.status === "OK" ? "OK" : out.reason, expected, `${backend}: ${expected}`);
+    }
+  }
+  assert.throws(() => new Verifier({ keysetUrl: server.url, ed25519: "fast" }), { name: "TypeError", message: /ed25519/ });
+});
+
+test("EdDSA with ed25519: webcrypto falls back to the wasm check where WebCrypto has no Ed25519", async () => {
+  const subtle = globalThis.crypto.subtle;
+  const original = subtle.verify;
+  let refused = 0;
+  // Stand-in for a runtime without Ed25519 in WebCrypto.
+  subtle.verify = async (algorithm, ...rest) => {
+    if ((algorithm?.name ?? algorithm) === "Ed25519") {
+      refused++;
+      throw new DOMException("Unrecognized algorithm name", "NotSupportedError");
+    }
+    return original.call(subtle, algorithm, ...rest);
+  };
+  try {
+    const v = new Verifier({ keysetUrl: server.url, ed25519: "webcrypto", ...expectations });
+    const valid = await mint(ed);
+    assert.equal((await v.verify(valid)).status, "OK");
+    assert.deepEqual(await v.verify(tamper(valid, { sub: "admin" })), { status: "UNAUTHORISED", reason: "bad_signature" });
+    assert.ok(refused >= 2, "WebCrypto was asked first");
+  } finally {
+    subtle.verify = original;
+  }
+});

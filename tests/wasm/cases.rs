@@ -287,3 +287,43 @@ async fn dead_origin_and_garbage_keyset_are_keyset_unavailable() {
         "KEYSET_UNAVAILABLE/invalid_keyset"
     );
 }
+
+#[wasm_bindgen_test]
+async fn ed25519_by_webcrypto_and_by_wasm_agree() {
+    for backend in ["webcrypto", "wasm"] {
+        let options = JSON::parse(&format!(
+            r#"{{"keysetUrl":{:?},"ed25519":"{backend}"}}"#,
+            data_url(&common::jwks())
+        ))
+        .unwrap();
+        let verifier = Verifier::new(options).unwrap();
+        let good = live_token(1, "ed-1");
+        assert_eq!(code(&verify(&verifier, &good).await), "OK", "{backend}");
+        assert_eq!(
+            code(&verify(&verifier, &live_token(9, "ed-1")).await),
+            "UNAUTHORISED/bad_signature",
+            "{backend}"
+        );
+        let expired = common::ed_token(
+            2,
+            r#"{"alg":"EdDSA","kid":"ed-2"}"#,
+            &format!(r#"{{"exp":{}}}"#, now_s() - 5.0),
+        );
+        assert_eq!(
+            code(&verify(&verifier, &expired).await),
+            "TRY_REFRESH_TOKEN/expired",
+            "{backend}"
+        );
+        // An expired token with a bad signature: the signature decides.
+        let forged_expired = common::ed_token(
+            9,
+            r#"{"alg":"EdDSA","kid":"ed-2"}"#,
+            &format!(r#"{{"exp":{}}}"#, now_s() - 5.0),
+        );
+        assert_eq!(
+            code(&verify(&verifier, &forged_expired).await),
+            "UNAUTHORISED/bad_signature",
+            "{backend}"
+        );
+    }
+}

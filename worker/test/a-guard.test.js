@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { startEdge } from "./helpers/edge.js";
 import { kidOf, startOrigin } from "./helpers/origin.js";
 import { startUpstream } from "./helpers/upstream.js";
+import { waitFor } from "./helpers/wait.js";
 
 let origin, upstream, edge, session;
 
@@ -105,4 +106,25 @@ test("a bad binding is a 500 that names it", async () => {
   assert.equal(res.status, 500);
   const body = await res.json();
   assert.match(body.detail, /KEYSET_URL/);
+});
+
+test("an expired access token is 401 try refresh token; the refreshed one passes", async () => {
+  const shortLived = await startOrigin({ JWTEDGE_ACCESS_TOKEN_TTL: "1s" });
+  const edge2 = await startEdge({ edge: { KEYSET_URL: shortLived.keysetUrl, UPSTREAM_URL: upstream.url } });
+  try {
+    const s = await shortLived.createSession("carol");
+    const send = (t) => fetch(`${edge2.url}/x`, { headers: { authorization: `Bearer ${t}` } });
+    assert.equal((await send(s.access_token)).status, 200);
+    const res = await waitFor(async () => {
+      const r = await send(s.access_token);
+      return r.status === 401 ? r : false;
+    }, { timeoutMs: 5_000, intervalMs: 200, what: "the token to expire" });
+    assert.deepEqual(await res.json(), { message: "try refresh token" });
+    const refreshed = await shortLived.refresh(s.refresh_token);
+    assert.equal(refreshed.status, 200);
+    assert.equal((await send(refreshed.json.access_token)).status, 200);
+  } finally {
+    await edge2.dispose();
+    await shortLived.cleanup();
+  }
 });

@@ -42,7 +42,7 @@ export async function startEdge(workers, { log = false, scriptPath } = {}) {
     host: "127.0.0.1",
     port: 0,
     cf: false,
-    verbose: log,
+    verbose: log || process.env.WORKER_TEST_VERBOSE === "1",
     workers: names.map((n) => workerOptions(n, workers[n], scriptPath)),
   });
   let url;

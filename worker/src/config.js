@@ -103,6 +103,9 @@ export function readConfig(env) {
     verifierOptions,
     // The colo-wide Cache API layer for the keyset (SPEC §5 "Across isolates"); on by default.
     keysetCache: flag(env, "KEYSET_CACHE", true),
+    // Keep the request that started a keyset fetch alive until the fetch is done (ctx.waitUntil),
+    // so the requests waiting for it are answered even if it ends or is cancelled first.
+    keysetFetchWaitUntil: flag(env, "KEYSET_FETCH_WAIT_UNTIL", true),
     // GET /__jwtedge/stats answers the verifier's and the cache layer's counters (tests, dashboards).
     exposeStats: flag(env, "EXPOSE_STATS", false),
   };
@@ -112,7 +115,7 @@ export function readConfig(env) {
 export function configKey(env) {
   const names = [
     "KEYSET_URL", "KEYSET_AUTHORIZATION", "UPSTREAM_URL", "GUARDED_PATHS", "TOKEN_COOKIE", "ISSUER",
-    "AUDIENCE", "ALGORITHMS", "KEYSET_CACHE", "EXPOSE_STATS", ...Object.keys(TUNING),
+    "AUDIENCE", "ALGORITHMS", "KEYSET_CACHE", "KEYSET_FETCH_WAIT_UNTIL", "EXPOSE_STATS", ...Object.keys(TUNING),
   ];
   return JSON.stringify(names.map((n) => env[n] ?? null));
 }

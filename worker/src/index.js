@@ -7,6 +7,7 @@
 // Incoming x-jwtedge-* headers are always removed.
 
 import { verifierFor } from "./verifier.js";
+import { runAs } from "./request-context.js";
 import { extractToken } from "./token.js";
 import { isGuarded } from "./guard.js";
 import { setIdentity, stripIdentity } from "./headers.js";
@@ -16,34 +17,38 @@ import { misconfigured, rejection, statsResponse, unauthorised, upstreamUnavaila
 const STATS_PATH = "/__jwtedge/stats";
 
 export default {
-  async fetch(request, env) {
-    let edge;
-    try {
-      edge = verifierFor(env);
-    } catch (error) {
-      console.error(`jwtedge worker: ${error.message}`);
-      return misconfigured(error.message);
-    }
-    const { config, verifier, keysetFetch } = edge;
-    const url = new URL(request.url);
-
-    if (config.exposeStats && url.pathname === STATS_PATH) {
-      return statsResponse({ verifier: verifier.stats(), keysetCache: keysetFetch?.stats ?? null });
-    }
-
-    const headers = stripIdentity(request.headers);
-    if (isGuarded(url.pathname, config.guardedPaths)) {
-      const token = extractToken(request, config.tokenCookie);
-      if (token === undefined) return unauthorised();
-      const outcome = await verifier.verify(token);
-      if (outcome.status !== "OK") return rejection(outcome);
-      setIdentity(headers, outcome);
-    }
-    try {
-      return await fetch(upstreamRequest(request, config.upstreamUrl, headers));
-    } catch (error) {
-      console.error(`jwtedge worker: upstream fetch failed: ${error.message}`);
-      return upstreamUnavailable();
-    }
+  fetch(request, env, ctx) {
+    return runAs(ctx, () => handle(request, env));
   },
 };
+
+async function handle(request, env) {
+  let edge;
+  try {
+    edge = verifierFor(env);
+  } catch (error) {
+    console.error(`jwtedge worker: ${error.message}`);
+    return misconfigured(error.message);
+  }
+  const { config, verifier, keysetFetch } = edge;
+  const url = new URL(request.url);
+
+  if (config.exposeStats && url.pathname === STATS_PATH) {
+    return statsResponse({ verifier: verifier.stats(), keysetCache: keysetFetch?.stats ?? null });
+  }
+
+  const headers = stripIdentity(request.headers);
+  if (isGuarded(url.pathname, config.guardedPaths)) {
+    const token = extractToken(request, config.tokenCookie);
+    if (token === undefined) return unauthorised();
+    const outcome = await verifier.verify(token);
+    if (outcome.status !== "OK") return rejection(outcome);
+    setIdentity(headers, outcome);
+  }
+  try {
+    return await fetch(upstreamRequest(request, config.upstreamUrl, headers));
+  } catch (error) {
+    console.error(`jwtedge worker: upstream fetch failed: ${error.message}`);
+    return upstreamUnavailable();
+  }
+}

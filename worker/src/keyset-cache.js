@@ -53,9 +53,25 @@ function etagMatches(ifNoneMatch, etag) {
  * @param {typeof fetch} [o.fetcher] how to reach the origin
  * @param {() => number} [o.now] milliseconds
  * @param {object} [o.stats] counters: hits, misses, originFetches, stored, notStored, renewed
+ * @param {(p: Promise<unknown>) => void} [o.keepAlive] given every fetch as it starts (the worker
+ *   passes ctx.waitUntil of the request that started it)
  */
-export function cachedKeysetFetch({ cache, fetcher = (...a) => fetch(...a), now = () => Date.now(), stats = newStats() }) {
-  const keysetFetch = async function keysetFetch(url, init = {}) {
+export function cachedKeysetFetch({
+  cache,
+  fetcher = (...a) => fetch(...a),
+  now = () => Date.now(),
+  stats = newStats(),
+  keepAlive = () => {},
+}) {
+  const keysetFetch = function keysetFetch(url, init = {}) {
+    // The body is read here, so the whole fetch is one promise; the request that started it is
+    // kept alive until it settles and one more turn of the event loop has let the verifier take
+    // the result in (and wake the requests waiting for it).
+    const result = fetchThroughCache(url, init).then(buffered);
+    keepAlive(result.then(nextTurn, nextTurn));
+    return result;
+  };
+  const fetchThroughCache = async function (url, init) {
     const headers = new Headers(init.headers);
     const ifNoneMatch = headers.get("if-none-match");
     const key = new Request(String(url), { method: "GET" });
@@ -109,6 +125,40 @@ export function cachedKeysetFetch({ cache, fetcher = (...a) => fetch(...a), now 
   };
   keysetFetch.stats = stats;
   return keysetFetch;
+}
+
+const NULL_BODY_STATUSES = new Set([101, 204, 205, 304]);
+const nextTurn = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+/** `response` with its body read into memory (up to the keyset limit). */
+async function buffered(response) {
+  if (!response.body || NULL_BODY_STATUSES.has(response.status)) {
+    return new Response(null, { status: response.status, headers: response.headers });
+  }
+  const length = response.headers.get("content-length");
+  if (length !== null && Number(length) > MAX_BODY_BYTES) return response; // refused unread
+  const reader = response.body.getReader();
+  const chunks = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > MAX_BODY_BYTES) {
+      await reader.cancel().catch(() => {});
+      const headers = new Headers(response.headers);
+      headers.set("content-length", String(total)); // over the limit: the verifier refuses it
+      return new Response(null, { status: response.status, headers });
+    }
+    chunks.push(value);
+  }
+  const body = new Uint8Array(total);
+  let offset = 0;
+  for (const c of chunks) {
+    body.set(c, offset);
+    offset += c.byteLength;
+  }
+  return new Response(body, { status: response.status, headers: response.headers });
 }
 
 export function newStats() {

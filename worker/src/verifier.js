@@ -6,6 +6,7 @@ import wasmModule from "../vendor/jwtedge/jwtedge_bg.wasm";
 import { initSync, Verifier } from "../vendor/jwtedge/jwtedge.js";
 import { configKey, readConfig } from "./config.js";
 import { cachedKeysetFetch } from "./keyset-cache.js";
+import { keepAlive } from "./request-context.js";
 
 initSync({ module: wasmModule });
 
@@ -22,11 +23,13 @@ export function verifierFor(env) {
 function build(key, env) {
   try {
     const config = readConfig(env);
-    const keysetFetch = config.keysetCache
-      ? cachedKeysetFetch({ cache: () => caches.default })
-      : undefined;
-    const options = { ...config.verifierOptions };
-    if (keysetFetch) options.fetch = keysetFetch;
+    // Every keyset fetch goes through this layer: the colo cache when KEYSET_CACHE is on, and
+    // ctx.waitUntil of the request that started it when KEYSET_FETCH_WAIT_UNTIL is on.
+    const keysetFetch = cachedKeysetFetch({
+      cache: config.keysetCache ? () => caches.default : () => undefined,
+      keepAlive: config.keysetFetchWaitUntil ? keepAlive : undefined,
+    });
+    const options = { ...config.verifierOptions, fetch: keysetFetch };
     // The verifier throws a TypeError naming a bad option (e.g. an unknown algorithm).
     const verifier = new Verifier(options);
     return { key, config, verifier, keysetFetch };

@@ -99,39 +99,57 @@ test("the request that started the fetch is cancelled: the waiters still finish,
   }
 });
 
-for (const keysetCache of ["true", "false"]) {
-test(`the request that started the fetch ends while it is in flight (KEYSET_CACHE=${keysetCache}): the waiters take over within the fetch timeout`, async (t) => {
-  const edge = await startEdge(
-    {
-      edge: {
-        KEYSET_URL: proxy.url,
-        UPSTREAM_URL: upstream.url,
-        FETCH_TIMEOUT_SECONDS: String(FETCH_TIMEOUT_S),
-        KEYSET_CACHE: keysetCache,
-      },
-    },
-    { scriptPath: join(WORKER_DIR, "test", "fixtures", "cancel-harness.js") },
-  );
-  try {
-    const first = proxy.requests.length;
-    const left = await fetch(`${edge.url}/__test/start-and-leave`, { headers: { authorization: `Bearer ${token}` } });
-    assert.equal(left.status, 202);
-    const leftAt = Date.now();
-    const results = await Promise.all(Array.from({ length: 8 }, () => get(`${edge.url}/waiter`, AbortSignal.timeout(20_000))));
-    const keysetRequests = proxy.requests.slice(first);
-    t.diagnostic(`waiters: ${results.map((r) => `${r.status}/${r.ms}ms`).join(" ")}`);
-    t.diagnostic(`keyset requests: ${JSON.stringify(keysetRequests.map((r) => ({ dt: r.at - leftAt, closedDt: r.closedAt && r.closedAt - leftAt, clientClosed: r.clientClosed, answered: r.answered })))}`);
-    assert.deepEqual(results.map((r) => r.status), Array(8).fill(200), "every waiter verified");
-    for (const r of results) assert.ok(r.ms < FETCH_TIMEOUT_S * 1000 + 1500, `a waiter took ${r.ms} ms`);
-    // The starter's ticket plus exactly one takeover, shared by all eight waiters.
-    const stats = await edge.stats();
-    assert.equal(stats.verifier.fetches, 2);
-    assert.equal(keysetRequests.filter((r) => r.answered).length, 1, "one answered keyset request");
-    // The starter's own fetch never delivered: it never left, or it was cut off with its request.
-    assert.ok(keysetRequests.length === 1 || keysetRequests[0].clientClosed);
-  } finally {
-    proxy.releaseAll();
-    await edge.dispose();
+// The starter's request ends while its fetch (held 1 s by the proxy) is in flight.
+//  - KEYSET_FETCH_WAIT_UNTIL=true (default): the worker hands the fetch to ctx.waitUntil of the
+//    request that started it, so the fetch survives its request and answers the waiters when it
+//    completes (about 1 s), below the fetch timeout; one fetch in all.
+//  - false: the verifier's own guard is all there is: the fetch dies with its request (it never
+//    leaves, or workerd cuts it off), and the waiters take over after one fetch timeout (1.5 s).
+for (const waitUntil of ["true", "false"]) {
+  for (const keysetCache of ["true", "false"]) {
+    test(`the request that started the fetch ends mid-fetch (KEYSET_FETCH_WAIT_UNTIL=${waitUntil}, KEYSET_CACHE=${keysetCache}): every waiter finishes within the fetch timeout`, async (t) => {
+      const edge = await startEdge(
+        {
+          edge: {
+            KEYSET_URL: proxy.url,
+            UPSTREAM_URL: upstream.url,
+            FETCH_TIMEOUT_SECONDS: String(FETCH_TIMEOUT_S),
+            KEYSET_CACHE: keysetCache,
+            KEYSET_FETCH_WAIT_UNTIL: waitUntil,
+          },
+        },
+        { scriptPath: join(WORKER_DIR, "test", "fixtures", "cancel-harness.js") },
+      );
+      try {
+        const first = proxy.requests.length;
+        proxy.hold(1, 1000, { windowMs: 500 }); // the starter's fetch, if it leaves at all; never a takeover
+        const left = await fetch(`${edge.url}/__test/start-and-leave`, { headers: { authorization: `Bearer ${token}` } });
+        assert.equal(left.status, 202);
+        const leftAt = Date.now();
+        const results = await Promise.all(Array.from({ length: 8 }, () => get(`${edge.url}/waiter`, AbortSignal.timeout(20_000))));
+        const keysetRequests = proxy.requests.slice(first);
+        const stats = await edge.stats();
+        t.diagnostic(`waiters: ${results.map((r) => `${r.status}/${r.ms}ms`).join(" ")}`);
+        t.diagnostic(`keyset requests: ${JSON.stringify(keysetRequests.map((r) => ({ dt: r.at - leftAt, closedDt: r.closedAt && r.closedAt - leftAt, answered: r.answered })))}; verifier fetches: ${stats.verifier.fetches}`);
+
+        assert.deepEqual(results.map((r) => r.status), Array(8).fill(200), "every waiter verified");
+        for (const r of results) assert.ok(r.ms < FETCH_TIMEOUT_S * 1000 + 1500, `a waiter took ${r.ms} ms`);
+        assert.equal(keysetRequests.filter((r) => r.answered).length, 1, "one answered keyset request");
+        if (waitUntil === "true") {
+          assert.equal(stats.verifier.fetches, 1, "the starter's fetch served everyone");
+          assert.equal(keysetRequests.length, 1);
+          assert.ok(keysetRequests[0].answered);
+          for (const r of results) assert.ok(r.ms < FETCH_TIMEOUT_S * 1000, `answered by the surviving fetch, not the timeout (${r.ms} ms)`);
+        } else {
+          assert.equal(stats.verifier.fetches, 2, "the dead fetch, then one takeover shared by all");
+          // The starter's fetch never delivered: it never left, or workerd cut it off.
+          assert.ok(keysetRequests.length === 1 || !keysetRequests[0].answered);
+          for (const r of results) assert.ok(r.ms >= FETCH_TIMEOUT_S * 1000 - 200, `waited for the timeout (${r.ms} ms)`);
+        }
+      } finally {
+        proxy.releaseAll();
+        await edge.dispose();
+      }
+    });
   }
-});
 }

@@ -178,3 +178,19 @@ test("cache layer: errors and oversized or unsized bodies pass through unstored"
   assert.equal((await f("https://o/jwks", {})).status, 200);
   assert.equal(cache.map.size, 0);
 });
+
+test("cache layer: the body is read into memory (304 stays bodiless; an oversized body is flagged, not read)", async () => {
+  const big = "x".repeat(70 * 1024);
+  const o = origin([
+    { status: 304, headers: { etag: '"v1"' } },
+    { body: big, headers: { "cache-control": "private" } },
+  ]);
+  const kept = [];
+  const f = cachedKeysetFetch({ cache: () => undefined, fetcher: o.fetcher, keepAlive: (p) => kept.push(p) });
+  const notModified = await f("https://o/jwks", { headers: { "if-none-match": '"v1"' } });
+  assert.equal(notModified.status, 304);
+  const tooBig = await f("https://o/jwks", {});
+  assert.ok(Number(tooBig.headers.get("content-length")) > 64 * 1024, "declared over the limit");
+  assert.equal(kept.length, 2, "every fetch is handed to keepAlive");
+  await Promise.all(kept);
+});

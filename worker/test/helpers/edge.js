@@ -1,11 +1,15 @@
 // The worker in real workerd, through miniflare's API. Several workers (isolates) may run side by
 // side in one runtime and share its Cache API, like isolates of one colo.
 import { Miniflare } from "miniflare";
+import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const WORKER_DIR = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-const COMPATIBILITY_DATE = "2026-04-20";
+// The same compatibility settings as wrangler.toml (read from it, so they cannot drift).
+const WRANGLER_TOML = readFileSync(join(WORKER_DIR, "wrangler.toml"), "utf8");
+const COMPATIBILITY_DATE = /^compatibility_date\s*=\s*"([^"]+)"/m.exec(WRANGLER_TOML)[1];
+const COMPATIBILITY_FLAGS = JSON.parse(/^compatibility_flags\s*=\s*(\[.*\])/m.exec(WRANGLER_TOML)?.[1] ?? "[]");
 
 export function withTimeout(promise, ms, what) {
   let timer;
@@ -28,6 +32,7 @@ function workerOptions(name, bindings, scriptPath) {
       { type: "CompiledWasm", include: ["**/*.wasm"] },
     ],
     compatibilityDate: COMPATIBILITY_DATE,
+    compatibilityFlags: COMPATIBILITY_FLAGS,
     bindings: { EXPOSE_STATS: "true", ...bindings },
   };
 }

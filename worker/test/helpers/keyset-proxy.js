@@ -67,9 +67,11 @@ export async function startKeysetProxy(targetUrl) {
   return {
     url: `http://127.0.0.1:${server.address().port}/.well-known/jwks.json`,
     requests,
-    hold(count, ms) {
+    /** Holds the next `count` requests for `ms` each; with `windowMs`, only those arriving within it. */
+    hold(count, ms, { windowMs } = {}) {
       holdNext = count;
       holdMs = ms;
+      if (windowMs !== undefined) setTimeout(() => (holdNext = 0), windowMs).unref();
     },
     releaseAll() {
       for (const done of held) done();

@@ -94,3 +94,37 @@ test("two rotations under continuous traffic: no client notices", async (t) => {
   assert.ok(keysetRequests.length >= 3 && keysetRequests.length <= bound, `${keysetRequests.length} keyset requests (≤ ${bound})`);
   assert.ok(served.notModified - servedBefore.notModified >= 1, "some revalidations were 304");
 });
+
+test("the origin's own schedule rotates every 3 s under traffic: no client notices", async (t) => {
+  const scheduled = await startOrigin({ JWTEDGE_KEYSET_MAX_AGE: "1s", JWTEDGE_ROTATION_INTERVAL: "3s" });
+  const scheduledProxy = await startKeysetProxy(scheduled.keysetUrl);
+  const scheduledEdge = await startEdge({
+    edge: { KEYSET_URL: scheduledProxy.url, UPSTREAM_URL: upstream.url, MIN_FRESH_SECONDS: "1" },
+  });
+  try {
+    const send = (token) => fetch(`${scheduledEdge.url}/api/data`, { headers: { authorization: `Bearer ${token}` } });
+    const clients = [];
+    for (let i = 0; i < 3; i++) {
+      clients.push(new Client(`s${i}`, await scheduled.createSession(`sched${i}`), { send, origin: scheduled, refreshOnTryRefresh: false }));
+    }
+    const rotationsBefore = await scheduled.metric('jwtedge_key_events_total{event="scheduled_rotation"}');
+    // Routine refreshes, staggered, so tokens of each new signing key join the traffic.
+    const events = Array.from({ length: 9 }, (_, i) => ({ atMs: 800 * (i + 1), run: () => clients[i % 3].refresh("routine") }));
+    await runTraffic(clients, { durationMs: 8_000, maxPerClient: 400, events });
+    const rotations = (await scheduled.metric('jwtedge_key_events_total{event="scheduled_rotation"}')) - rotationsBefore;
+    const all = clients.flatMap((c) => c.log);
+    const statuses = all.reduce((m, e) => ((m[e.status] = (m[e.status] ?? 0) + 1), m), {});
+    const kids = new Set(all.map((e) => e.kid));
+    const keysetRequests = scheduledProxy.requests;
+    t.diagnostic(`${all.length} requests: ${JSON.stringify(statuses)}; scheduled rotations: ${rotations}; token kids: ${kids.size}; keyset requests: ${keysetRequests.length}`);
+    assert.ok(rotations >= 2, `the schedule rotated (${rotations})`);
+    assert.ok(kids.size >= 3, "tokens of at least three keys were verified");
+    assert.deepEqual(Object.keys(statuses), ["200"], "0 non-2xx responses");
+    assert.ok(keysetRequests.slice(1).every((r) => r.ifNoneMatch !== null), "revalidations only");
+    assert.ok(keysetRequests.length <= 8 + 2, `about one keyset request per max-age (${keysetRequests.length})`);
+  } finally {
+    await scheduledEdge.dispose();
+    await scheduledProxy.close();
+    await scheduled.cleanup();
+  }
+});

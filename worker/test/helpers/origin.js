@@ -88,6 +88,12 @@ export async function startOrigin(env = {}, { dataDir } = {}) {
     rotate: () => ok("POST", "/keys/rotate", { token: creds.JWTEDGE_ADMIN_TOKEN }),
     revoke: (kid) => ok("POST", `/keys/${encodeURIComponent(kid)}/revoke`, { token: creds.JWTEDGE_ADMIN_TOKEN }),
     keys: () => ok("GET", "/keys", { token: creds.JWTEDGE_ADMIN_TOKEN }),
+    /** The value of one Prometheus sample, e.g. metric('jwtedge_key_events_total{event="scheduled_rotation"}'). */
+    async metric(sample) {
+      const text = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5_000) })).text();
+      const line = text.split("\n").find((l) => l.startsWith(`${sample} `));
+      return line ? Number(line.slice(sample.length + 1)) : 0;
+    },
     async keysetServed() {
       const text = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5_000) })).text();
       const get = (status) => {

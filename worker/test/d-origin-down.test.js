@@ -8,6 +8,7 @@ import { startOrigin } from "./helpers/origin.js";
 import { startUpstream } from "./helpers/upstream.js";
 import { decode, signWithStrangerKey } from "./helpers/jws.js";
 import { sleep, waitFor } from "./helpers/wait.js";
+import { startKeysetProxy } from "./helpers/keyset-proxy.js";
 
 const MAX_AGE_S = 3;
 let origin, upstream, edge, token;
@@ -69,4 +70,35 @@ test("the origin goes down: cached keysets keep valid tokens passing; unknown ki
   // A new isolate once the shared copy has expired: nothing usable → 503.
   const c = await get("c");
   assert.equal(c.status, 503);
+});
+
+test("an origin that hangs: a cold isolate answers 503 within the fetch timeout, never hangs", async (t) => {
+  const live = await startOrigin();
+  const proxy = await startKeysetProxy(live.keysetUrl);
+  const cold = await startEdge({
+    edge: { KEYSET_URL: proxy.url, UPSTREAM_URL: upstream.url, FETCH_TIMEOUT_SECONDS: "1" },
+  });
+  try {
+    const liveToken = (await live.createSession("dave")).access_token;
+    proxy.hold(100, Infinity); // every keyset request hangs until its client gives up
+    const started = Date.now();
+    const results = await Promise.all(
+      Array.from({ length: 8 }, () =>
+        fetch(`${cold.url}/x`, { headers: { authorization: `Bearer ${liveToken}` }, signal: AbortSignal.timeout(15_000) }).then(
+          (r) => ({ status: r.status, ms: Date.now() - started }),
+        ),
+      ),
+    );
+    t.diagnostic(`answers: ${results.map((r) => `${r.status}/${r.ms}ms`).join(" ")}; keyset requests: ${proxy.requests.length}`);
+    assert.deepEqual(results.map((r) => r.status), Array(8).fill(503));
+    for (const r of results) assert.ok(r.ms < 1000 + 1500, `answered in ${r.ms} ms`);
+    assert.equal(proxy.requests.length, 1, "one shared attempt; the cooldown holds back the rest");
+    await waitFor(() => proxy.requests[0].clientClosed, { timeoutMs: 3_000, what: "the timed-out fetch to be closed" });
+    assert.equal(upstream.requests.filter((r) => r.headers["x-jwtedge-sub"] === "dave").length, 0);
+  } finally {
+    proxy.releaseAll();
+    await cold.dispose();
+    await proxy.close();
+    await live.cleanup();
+  }
 });

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing jwtedge needs, from the package registries only, at pinned
 # versions. Idempotent: whatever is already there at the right version is left alone.
-#   scripts/setup.sh [wasm] [browser] [postgres] [npm]    (no argument: all of them)
+#   scripts/setup.sh [wasm] [browser] [postgres] [npm] [bench]    (no argument: all of them)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -11,7 +11,7 @@ WASM_PACK_VERSION=0.15.1
 WASM_BINDGEN_VERSION=$(sed -n 's/^wasm-bindgen = "=\([0-9.]*\)"/\1/p' Cargo.toml)
 
 want=("$@")
-[ ${#want[@]} -eq 0 ] && want=(wasm browser postgres npm)
+[ ${#want[@]} -eq 0 ] && want=(wasm browser postgres npm bench)
 has() { [[ " ${want[*]} " == *" $1 "* ]]; }
 log() { printf '[setup] %s\n' "$*"; }
 
@@ -57,6 +57,11 @@ if has postgres; then
   if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
     apt_install postgresql
   fi
+fi
+
+if has bench; then
+  # The origin's load generator.
+  command -v wrk >/dev/null || apt_install wrk
 fi
 
 if has npm; then

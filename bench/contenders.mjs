@@ -1,0 +1,117 @@
+// Each contender as its users would configure it for an access token: a function that verifies
+// one token (issuer and audience checked) and returns truthy when it is accepted. Shared by the
+// Node bench and the workerd bench (which bundles this file into a worker).
+import * as jose from "jose";
+import tsndr from "@tsndr/cloudflare-worker-jwt";
+import { ISS, AUD } from "./tokens-const.mjs";
+
+/// `jwtedge`: the module (Node entry or web build after initSync).
+export async function contenders(jwtedge, key, { fastJwt, nodeCrypto, keysetUrl } = {}) {
+  const jwks = JSON.stringify({ keys: [key.jwk] });
+  const expect = { issuer: ISS, audience: AUD };
+  const list = [];
+  list.push({
+    name: "jwtedge verifyWithKeyset",
+    sync: true,
+    verify: (t) => jwtedge.verifyWithKeyset(t, jwks, expect).status === "OK",
+  });
+  if (keysetUrl) {
+    const verifier = new jwtedge.Verifier({ keysetUrl, ...expect });
+    list.push({
+      name: "jwtedge Verifier (warm)",
+      verify: async (t) => (await verifier.verify(t)).status === "OK",
+    });
+    if (key.alg === "EdDSA") {
+      // The default picks per runtime ("auto"); both backends are shown so the choice is visible.
+      for (const backend of ["wasm", "webcrypto"]) {
+        const v = new jwtedge.Verifier({ keysetUrl, ...expect, ed25519: backend });
+        list.push({
+          name: `jwtedge Verifier (warm, ed25519: ${backend})`,
+          verify: async (t) => (await v.verify(t)).status === "OK",
+        });
+      }
+    }
+  }
+  // jose's JWKS resolvers take asymmetric keys only: for HS256 its one form is an imported key.
+  const localSet = key.alg === "HS256" ? null : jose.createLocalJWKSet({ keys: [key.jwk] });
+  if (localSet) list.push({
+    name: "jose jwtVerify + createLocalJWKSet",
+    verify: async (t) => {
+      try {
+        return !!(await jose.jwtVerify(t, localSet, expect));
+      } catch {
+        return false;
+      }
+    },
+  });
+  const imported = await jose.importJWK(key.jwk, key.alg);
+  list.push({
+    name: "jose jwtVerify + imported key",
+    verify: async (t) => {
+      try {
+        return !!(await jose.jwtVerify(t, imported, expect));
+      } catch {
+        return false;
+      }
+    },
+  });
+  if (key.alg === "HS256") {
+    list.push({
+      name: "@tsndr/cloudflare-worker-jwt",
+      // It checks signature, exp and nbf only: issuer and audience are compared by the caller.
+      verify: async (t) => {
+        const out = await tsndr.verify(t, key.jwk, { algorithm: "HS256" });
+        return !!out && out.payload.iss === ISS && out.payload.aud === AUD;
+      },
+    });
+  }
+  if (fastJwt) {
+    const verifier = fastJwt.createVerifier({
+      key: key.alg === "HS256" ? key.secret : key.verifyPem,
+      algorithms: [key.alg],
+      allowedIss: ISS,
+      allowedAud: AUD,
+      cache: false,
+    });
+    list.push({
+      name: "fast-jwt (sync, cache off)",
+      sync: true,
+      verify: (t) => {
+        try {
+          return !!verifier(t);
+        } catch {
+          return false;
+        }
+      },
+    });
+  }
+  if (nodeCrypto && key.alg === "HS256") {
+    // The bar: Node's own native HMAC over the same bytes, with no parsing or checks at all.
+    list.push({
+      name: "node:crypto createHmac (bare HMAC only)",
+      sync: true,
+      baseline: true,
+      verify: (t) => {
+        const dot = t.lastIndexOf(".");
+        return nodeCrypto.createHmac("sha256", key.secret).update(t.slice(0, dot)).digest().length === 32;
+      },
+    });
+  }
+  if (key.alg === "EdDSA" && globalThis.crypto?.subtle) {
+    // The floor for EdDSA: the runtime's own WebCrypto verify with the key imported once, no
+    // parsing or claims at all.
+    const raw = Uint8Array.from(atob(key.jwk.x.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0));
+    const cryptoKey = await crypto.subtle.importKey("raw", raw, { name: "Ed25519" }, false, ["verify"]);
+    const enc = new TextEncoder();
+    list.push({
+      name: "WebCrypto Ed25519 verify (bare, no parsing)",
+      baseline: true,
+      verify: async (t) => {
+        const dot = t.lastIndexOf(".");
+        const sig = Uint8Array.from(atob(t.slice(dot + 1).replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0));
+        return crypto.subtle.verify({ name: "Ed25519" }, cryptoKey, sig, enc.encode(t.slice(0, dot)));
+      },
+    });
+  }
+  return list;
+}

@@ -1,0 +1,113 @@
+// Writes the performance report from the JSON results of one bench/run.sh run.
+// `node bench/report.mjs RESULTS_DIR OUT.md`
+import { readFileSync, writeFileSync, existsSync } from "node:fs";
+import { join } from "node:path";
+import { formatTable } from "./rounds.mjs";
+
+const [dir, out] = process.argv.slice(2);
+const load = (name) => (existsSync(join(dir, name)) ? JSON.parse(readFileSync(join(dir, name), "utf8")) : null);
+const node = load("node.json");
+const workerd = load("workerd.json");
+const cold = load("coldstart.json");
+const native = load("native.json");
+const origin = load("origin.json");
+const meta = load("meta.json");
+
+const row = (report, alg, name) => report?.tables.find((t) => t.alg === alg)?.rows.find((r) => r.name === name);
+const best = (report, alg, prefix) =>
+  report?.tables
+    .find((t) => t.alg === alg)
+    ?.rows.filter((r) => r.name.startsWith(prefix) && !r.baseline)
+    .sort((a, b) => a.median - b.median)[0];
+const verdict = (ok) => (ok ? "**met**" : "**not met**");
+const targets = [];
+for (const [label, report] of [["Node", node], ["workerd", workerd]]) {
+  if (!report) continue;
+  const jw = best(report, "HS256", "jwtedge");
+  const jose = best(report, "HS256", "jose");
+  if (jw && jose) {
+    const x = jose.median / jw.median;
+    targets.push(`| HS256 in ${label}: jwtedge ≥ 5× jose's best | ${jw.name} ${jw.median.toFixed(2)} µs vs ${jose.name} ${jose.median.toFixed(2)} µs: **${x.toFixed(1)}×** | ${verdict(x >= 5)} |`);
+  }
+  const jwEd = best(report, "EdDSA", "jwtedge");
+  const joseEd = best(report, "EdDSA", "jose");
+  if (jwEd && joseEd) {
+    const x = joseEd.median / jwEd.median;
+    targets.push(`| EdDSA in ${label}: jwtedge ≥ jose's best | ${jwEd.name} ${jwEd.median.toFixed(2)} µs vs ${joseEd.name} ${joseEd.median.toFixed(2)} µs: **${x.toFixed(2)}×** | ${verdict(x >= 1)} |`);
+  }
+}
+const hmac = row(node, "HS256", "node:crypto createHmac (bare HMAC only)");
+const jwHs = best(node, "HS256", "jwtedge");
+if (hmac && jwHs) {
+  targets.push(`| HS256: a whole jwtedge verify ≤ Node's bare createHmac | ${jwHs.median.toFixed(2)} µs vs ${hmac.median.toFixed(2)} µs (${(jwHs.median / hmac.median).toFixed(2)}× the bare HMAC) | ${verdict(jwHs.median <= hmac.median)} |`);
+}
+if (native && node) {
+  for (const alg of ["HS256", "EdDSA"]) {
+    const w = row(node, alg, "jwtedge verifyWithKeyset");
+    const n = native[alg];
+    if (w && n) targets.push(`| wasm/native ratio of the core, ${alg} | wasm (Node, verifyWithKeyset) ${w.median.toFixed(2)} µs / native ${n.toFixed(2)} µs = **${(w.median / n).toFixed(2)}×** | printed |`);
+  }
+}
+if (cold) {
+  const kib = cold.wasmGzipBytes / 1024;
+  targets.push(`| .wasm ≤ 150 KiB gzipped | ${kib.toFixed(1)} KiB | ${verdict(kib <= 150)} |`);
+  const ms = cold.instantiateMs + cold.firstHs256Ms;
+  targets.push(`| instantiate + first verify ≤ 5 ms (Node) | ${cold.instantiateMs.toFixed(2)} + ${cold.firstHs256Ms.toFixed(2)} = ${ms.toFixed(2)} ms | ${verdict(ms <= 5)} |`);
+}
+if (origin) {
+  const get = (backend, request) => origin.find((r) => r.backend === backend && r.request === request);
+  const ks = get("sqlite", "keyset 200");
+  const rf = get("sqlite", "refresh");
+  if (ks) targets.push(`| origin, SQLite: ≥ 20,000 keyset req/s | ${Math.round(ks.rps).toLocaleString("en-US")} req/s | ${verdict(ks.rps >= 20000)} |`);
+  if (rf) targets.push(`| origin, SQLite: ≥ 2,000 refreshes/s | ${Math.round(rf.rps).toLocaleString("en-US")} req/s, ${rf.bad} errors | ${verdict(rf.rps >= 2000 && rf.bad === 0)} |`);
+}
+
+const sections = [];
+sections.push(`# Performance
+
+Written by \`bash bench/run.sh\` on ${meta.date}. Every number below comes from that one run; re-run
+it to refresh this page. A smoke run (one short round of everything) is part of
+\`scripts/test.sh\`, so the benchmarks cannot rot.
+
+- Machine: ${meta.cpu}, ${meta.cores} cores, ${meta.os}. Shared and not isolated: treat
+  differences under ~15% as noise.
+- Versions: ${meta.versions}.
+- Tokens: realistic access tokens (kid, typ, iss, sub, aud, iat, exp, jti, sid, a scope string),
+  64 different ones per algorithm, minted by \`jose\`; every verifier checks issuer and audience.
+- Method: contenders run interleaved in rounds (A B C D A B C D …) in one process; the tables
+  give the median of the rounds with min and max, µs per verification, ops/s, and how many times
+  faster jwtedge's \`verifyWithKeyset\` is (values below 1: that row is faster). Each contender is
+  checked once for correctness (a valid token passes, a tampered one fails) before it is timed.
+- workerd: Date.now()/performance.now() do not advance during pure compute there, so each request
+  runs N verifications of one contender and is timed from outside, minus the median time of empty
+  requests. fast-jwt needs Node's crypto and is left out there; @tsndr/cloudflare-worker-jwt has
+  no EdDSA, and jose's JWKS resolvers take no HMAC keys.
+
+## Targets
+
+| target | measured | |
+|---|---|---|
+${targets.join("\n")}
+`);
+for (const report of [node, workerd]) {
+  if (!report) continue;
+  sections.push(`## ${report.runtime}\n\n${report.tables.map((t) => formatTable(t.title, t.rows)).join("\n\n")}\n`);
+}
+if (native) {
+  sections.push(`## Native floor (criterion, \`cargo bench --bench verify\`)
+
+| core verify | median |
+|---|---:|
+| HS256 | ${native.HS256.toFixed(3)} µs |
+| EdDSA | ${native.EdDSA.toFixed(3)} µs |
+
+Native SHA-256 uses the CPU's SHA extensions, wasm cannot; Ed25519 natively uses 64-bit limbs,
+in wasm 32-bit ones.
+`);
+}
+if (cold) sections.push(readFileSync(join(dir, "coldstart.md"), "utf8"));
+if (origin) sections.push(readFileSync(join(dir, "origin.md"), "utf8"));
+if (existsSync(join(dir, "notes.md"))) sections.push(readFileSync(join(dir, "notes.md"), "utf8"));
+writeFileSync(out, sections.join("\n") + "\n");
+console.log(`wrote ${out}`);
+console.log(targets.join("\n"));

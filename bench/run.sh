@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# All the benchmarks in one run, written to docs/PERFORMANCE.md:
+#   Node and workerd (jwtedge against jose, @tsndr/cloudflare-worker-jwt, fast-jwt), the native
+#   floor (criterion), size and cold start, the origin under load (wrk; SQLite and PostgreSQL).
+#   bash bench/run.sh            full run (~6 minutes), rewrites docs/PERFORMANCE.md
+#   bash bench/run.sh --smoke    one short round of everything, report to target/bench-smoke/
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PWD/tools/node_modules/.bin:$PATH"
+SMOKE=""; OUT=docs/PERFORMANCE.md; RESULTS=target/bench-results
+if [ "${1:-}" = "--smoke" ]; then SMOKE="--smoke"; OUT=target/bench-smoke/PERFORMANCE.md; RESULTS=target/bench-smoke; fi
+mkdir -p "$RESULTS" "$(dirname "$OUT")"
+
+bash scripts/setup.sh wasm postgres bench
+[ -f pkg/jwtedge_bg.wasm ] && [ -z "${REBUILD:-}" ] || bash scripts/build-pkg.sh
+npm ci --prefix bench --no-audit --no-fund --loglevel=error
+
+echo "== native floor (criterion)"
+if [ -n "$SMOKE" ]; then crit=(--warm-up-time 0.2 --measurement-time 0.5); else crit=(--warm-up-time 2 --measurement-time 5); fi
+cargo bench --quiet --bench verify -- "${crit[@]}" >"$RESULTS/criterion.log" 2>&1 || { cat "$RESULTS/criterion.log"; exit 1; }
+node -e '
+  const fs = require("fs");
+  const dir = (process.env.CARGO_TARGET_DIR || "target") + "/criterion/core_verify";
+  const us = (alg) => JSON.parse(fs.readFileSync(`${dir}/${alg}/new/estimates.json`)).median.point_estimate / 1000;
+  fs.writeFileSync(process.argv[1], JSON.stringify({ HS256: us("HS256"), EdDSA: us("EdDSA") }));
+' "$RESULTS/native.json"
+
+echo "== Node"
+node bench/node.mjs $SMOKE --json "$RESULTS/node.json"
+echo "== workerd"
+node bench/workerd.mjs $SMOKE --json "$RESULTS/workerd.json"
+echo "== size and cold start"
+node bench/coldstart.mjs $SMOKE --json "$RESULTS/coldstart.json" | tee "$RESULTS/coldstart.md"
+echo "== origin under load"
+bash bench/origin-load.sh $SMOKE --json "$RESULTS/origin.json" | tee "$RESULTS/origin.md"
+
+node -e '
+  const fs = require("fs");
+  const { execSync } = require("child_process");
+  const sh = (c) => { try { return execSync(c, { encoding: "utf8" }).trim(); } catch { return "?"; } };
+  const v = (p) => JSON.parse(fs.readFileSync(`bench/node_modules/${p}/package.json`)).version;
+  fs.writeFileSync(process.argv[1], JSON.stringify({
+    date: new Date().toISOString().slice(0, 16).replace("T", " ") + " UTC",
+    cpu: sh("lscpu | sed -n \"s/^Model name: *//p\" | head -1"),
+    cores: sh("nproc"),
+    os: sh(". /etc/os-release && echo $PRETTY_NAME"),
+    versions: [`Node ${process.version}`, sh("rustc --version"), `jose ${v("jose")}`, `@tsndr/cloudflare-worker-jwt ${v("@tsndr/cloudflare-worker-jwt")}`, `fast-jwt ${v("fast-jwt")}`, `miniflare ${v("miniflare")}`, sh("wrk --version 2>&1 | head -1 | cut -d\" \" -f1-2")].join(", "),
+  }));
+' "$RESULTS/meta.json"
+[ -f bench/NOTES.md ] && cp bench/NOTES.md "$RESULTS/notes.md"
+node bench/report.mjs "$RESULTS" "$OUT"

@@ -1,0 +1,2 @@
+export const ISS = "https://auth.example.com";
+export const AUD = "api";

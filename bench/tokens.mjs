@@ -1,0 +1,48 @@
+// The benchmark's realistic access tokens (~350 bytes: kid, typ, iss, sub, aud, iat, exp, sid,
+// a scope string), minted with jose so no contender verifies its own output.
+import { randomBytes, randomUUID } from "node:crypto";
+import * as jose from "jose";
+
+import { ISS, AUD } from "./tokens-const.mjs";
+export { ISS, AUD };
+
+export async function makeKeys() {
+  const secret = randomBytes(32);
+  const hsJwk = { kty: "oct", k: jose.base64url.encode(secret), kid: "hs-2026-11", alg: "HS256", use: "sig" };
+  const ed = await jose.generateKeyPair("EdDSA", { crv: "Ed25519", extractable: true });
+  const edJwk = { ...(await jose.exportJWK(ed.publicKey)), kid: "ed-2026-11", alg: "EdDSA", use: "sig" };
+  const edPem = await jose.exportSPKI(ed.publicKey);
+  return {
+    HS256: { alg: "HS256", secret, jwk: hsJwk, signingKey: secret, verifyPem: null },
+    EdDSA: { alg: "EdDSA", jwk: edJwk, signingKey: ed.privateKey, verifyPem: edPem, publicKey: ed.publicKey },
+  };
+}
+
+export async function makeTokens(key, count) {
+  const now = Math.floor(Date.now() / 1000);
+  const tokens = [];
+  for (let i = 0; i < count; i++) {
+    tokens.push(
+      await new jose.SignJWT({
+        sid: randomUUID(),
+        scope: "openid profile email orders:read orders:write invoices:read",
+      })
+        .setProtectedHeader({ alg: key.alg, kid: key.jwk.kid, typ: "at+jwt" })
+        .setIssuer(ISS)
+        .setSubject(`user-${100000 + i}`)
+        .setAudience(AUD)
+        .setIssuedAt(now)
+        .setExpirationTime(now + 3600)
+        .setJti(randomUUID())
+        .sign(key.signingKey),
+    );
+  }
+  return tokens;
+}
+
+export function tamper(token) {
+  const [h, p, s] = token.split(".");
+  const claims = JSON.parse(Buffer.from(p, "base64url").toString());
+  claims.sub = "admin";
+  return `${h}.${Buffer.from(JSON.stringify(claims)).toString("base64url")}.${s}`;
+}

@@ -1,18 +1,23 @@
 #!/usr/bin/env bash
 # Runs every test of jwtedge, installing what it needs first (scripts/setup.sh). The README's test
 # command; .ci/run calls it. Steps:
-#   lint     cargo fmt --check, cargo clippy -D warnings
-#   native   cargo test: core, claims, cache policy, origin (real binary over loopback HTTP)
+#   lint     cargo fmt --check, cargo clippy -D warnings (native and wasm32)
+#   native   cargo test: core, claims, cache policy, and the origin (the real binary over loopback
+#            HTTP), on SQLite and on a throwaway PostgreSQL server started here (scripts/pg.sh)
 #   wasm     the shared vectors and Verifier tests as wasm-bindgen tests, in Node and in headless
 #            Chromium (Debian's chromium + chromedriver)
 #   pkg      wasm-pack build of pkg/ (prints the .wasm size, fails over budget)
-#   node     node:test suites importing pkg/ as a user would (jose interop, keyset fetching)
+#   node     node:test suites importing pkg/ as a user would (jose interop, keyset fetching, the
+#            origin's keyset through jose)
+#   worker   the worker in real workerd against the real origin, and the browser refresh flow
+#   bench    a smoke run of every benchmark (one short round), so they cannot rot
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export PATH="$HOME/.cargo/bin:$PWD/tools/node_modules/.bin:$PATH"
+ROOT=$PWD
+export PATH="$HOME/.cargo/bin:$ROOT/tools/node_modules/.bin:$PATH"
 export CARGO_TERM_COLOR=never
 
-bash scripts/setup.sh wasm browser postgres
+bash scripts/setup.sh wasm browser postgres bench
 
 passed=0
 step() { printf '\n=== %s\n' "$*"; }
@@ -24,9 +29,13 @@ cargo clippy --quiet --all-targets -- -D warnings
 cargo clippy --quiet --lib --target wasm32-unknown-unknown -- -D warnings
 ran
 
-step "native tests"
-cargo test --quiet 2>&1 | tee target/native-tests.log | grep -E '^(test result|running|failures|---- )' || true
-if grep -qE 'test result: FAILED|error(\[E[0-9]+\])?:' target/native-tests.log \
+step "native tests (PostgreSQL started for the origin's suite)"
+eval "$(bash scripts/pg.sh start)"
+trap 'bash "$ROOT/scripts/pg.sh" stop "$JWTEDGE_TEST_PG_DIR" >/dev/null 2>&1 || true' EXIT
+export JWTEDGE_TEST_DATABASE_URL
+mkdir -p target
+cargo test 2>&1 | tee target/native-tests.log | grep -E '^(test result|     Running|failures:|---- )' || true
+if grep -qE 'test result: FAILED|^error' target/native-tests.log \
    || ! grep -q 'test result: ok' target/native-tests.log; then
   cat target/native-tests.log
   echo "native tests failed" >&2
@@ -54,7 +63,16 @@ ran
 
 step "Node tests of pkg/"
 bash scripts/setup.sh npm
+export JWTEDGE_ORIGIN_BIN="${CARGO_TARGET_DIR:-$ROOT/target}/debug/jwtedge-origin"
 (cd tests/node && node --test --test-concurrency=1)
+ran
+
+step "worker tests (workerd, real origin, headless Chromium)"
+bash scripts/test-worker.sh
+ran
+
+step "benchmark smoke run"
+bash bench/run.sh --smoke
 ran
 
 printf '\njwtedge: %d passed, 0 failed\n' "$passed"

@@ -151,13 +151,15 @@ impl Inner {
             .plan(now as u64, &untrusted.key_need());
         match plan {
             Plan::Verify(keyset) => {
-                let mut untrusted = untrusted;
                 if self.webcrypto_ed25519 {
-                    if let Ok(key) = untrusted.find_key(&keyset) {
-                        match ed25519_via_webcrypto(untrusted, key, &self.opts, now / 1000.0) {
-                            Ok(outcome) => return Step::WebCrypto(outcome),
-                            Err(back) => untrusted = back,
-                        }
+                    let key = untrusted.find_key(&keyset).ok();
+                    if let Some((key, public_key)) =
+                        key.and_then(|k| Some((k, k.ed25519_public_key()?)))
+                    {
+                        let now = now / 1000.0;
+                        return Step::WebCrypto(ed25519_via_webcrypto(
+                            untrusted, key, public_key, &self.opts, now,
+                        ));
                     }
                 }
                 Step::Done(to_js(untrusted.verify_with(

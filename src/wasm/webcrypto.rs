@@ -21,17 +21,15 @@ thread_local! {
         });
 }
 
-/// The promise of the outcome when `key` is an Ed25519 key WebCrypto can check; `Err` gives
-/// the token back otherwise.
-pub fn ed25519_via_webcrypto<'t>(
-    untrusted: UntrustedToken<'t>,
+/// The promise of the outcome, for a token whose `key` has this Ed25519 `public_key`
+/// (`VerifyKey::ed25519_public_key`, which leaves out the weak keys only wasm rejects).
+pub fn ed25519_via_webcrypto(
+    untrusted: UntrustedToken<'_>,
     key: &VerifyKey,
+    public_key: [u8; 32],
     opts: &VerifyOptions,
     now_seconds: f64,
-) -> Result<Promise, UntrustedToken<'t>> {
-    let Some(public_key) = key.ed25519_public_key() else {
-        return Err(untrusted);
-    };
+) -> Promise {
     let if_invalid = rejected(Reason::BadSignature);
     let signature = untrusted.signature().to_vec();
     let message = untrusted.signing_input().to_vec();
@@ -40,7 +38,7 @@ pub fn ed25519_via_webcrypto<'t>(
             .awaiting_signature(key)
             .finish(true, opts, now_seconds),
     );
-    Ok(WASM_CHECK.with(|wasm_check| {
+    WASM_CHECK.with(|wasm_check| {
         ed25519_outcome(
             &public_key,
             &signature,
@@ -49,5 +47,5 @@ pub fn ed25519_via_webcrypto<'t>(
             &if_invalid,
             wasm_check.as_ref().unchecked_ref(),
         )
-    }))
+    })
 }

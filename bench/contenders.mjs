@@ -97,6 +97,21 @@ export async function contenders(jwtedge, key, { fastJwt, nodeCrypto, keysetUrl 
       },
     });
   }
+  if (key.alg === "HS256" && globalThis.crypto?.subtle) {
+    // The floor of jose's approach: the runtime's WebCrypto HMAC verify with the key imported
+    // once, no parsing or claims at all.
+    const cryptoKey = await crypto.subtle.importKey("raw", key.secret, { name: "HMAC", hash: "SHA-256" }, false, ["verify"]);
+    const enc = new TextEncoder();
+    list.push({
+      name: "WebCrypto HMAC verify (bare, no parsing)",
+      baseline: true,
+      verify: async (t) => {
+        const dot = t.lastIndexOf(".");
+        const sig = Uint8Array.from(atob(t.slice(dot + 1).replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0));
+        return crypto.subtle.verify("HMAC", cryptoKey, sig, enc.encode(t.slice(0, dot)));
+      },
+    });
+  }
   if (key.alg === "EdDSA" && globalThis.crypto?.subtle) {
     // The floor for EdDSA: the runtime's own WebCrypto verify with the key imported once, no
     // parsing or claims at all.

@@ -47,6 +47,16 @@ pub const VERIFIER_OPTIONS: &[&str] = &[
 /// Ten years: larger durations are certainly mistakes.
 const MAX_SECONDS: f64 = 315_360_000.0;
 
+/// The expected range in words. Bounds are printed as integers: formatting floats would link
+/// float-printing code into the wasm for an error message.
+fn number_range(min: f64, max: f64) -> String {
+    if min > 0.0 && min < 1.0 {
+        format!("a number above 0, at most {}", max as u64)
+    } else {
+        format!("a number from {} to {}", min as u64, max as u64)
+    }
+}
+
 pub fn type_error(option: &str, expected: &str) -> JsValue {
     TypeError::new(&format!("jwtedge: option \"{option}\" must be {expected}")).into()
 }
@@ -146,7 +156,7 @@ impl Options {
                 .as_f64()
                 .filter(|n| n.is_finite() && *n >= min && *n <= max)
                 .map(Some)
-                .ok_or_else(|| type_error(name, &format!("a number between {min} and {max}"))),
+                .ok_or_else(|| type_error(name, &number_range(min, max))),
         }
     }
 

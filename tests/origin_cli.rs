@@ -342,3 +342,37 @@ fn key_commands_reach_a_running_server() {
     assert!(status.success());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The stderr log once it holds the "listening" record, which comes after every startup warning.
+fn startup_log(origin: &Origin) -> String {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let logs = origin.logs();
+        if logs.contains("jwtedge-origin listening") || Instant::now() > deadline {
+            return logs;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn warns_when_rotation_is_not_longer_than_the_keyset_max_age() {
+    let warning = "rotation_interval is not longer than keyset_max_age";
+    let cwd = temp_dir("rotation-warning");
+    let mut env = base_env(&cwd.join("short"), &Backend::Sqlite);
+    set(&mut env, "JWTEDGE_ROTATION_INTERVAL", "60s");
+    set(&mut env, "JWTEDGE_KEYSET_MAX_AGE", "300s");
+    let short = Origin::start(&env, &cwd);
+    let logs = startup_log(&short);
+    assert!(logs.contains(warning), "{logs}");
+    short.stop();
+
+    let mut env = base_env(&cwd.join("long"), &Backend::Sqlite);
+    set(&mut env, "JWTEDGE_ROTATION_INTERVAL", "1h");
+    set(&mut env, "JWTEDGE_KEYSET_MAX_AGE", "300s");
+    let long = Origin::start(&env, &cwd);
+    let logs = startup_log(&long);
+    assert!(logs.contains("jwtedge-origin listening"), "{logs}");
+    assert!(!logs.contains(warning), "{logs}");
+    long.stop();
+}

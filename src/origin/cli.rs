@@ -191,6 +191,16 @@ async fn serve(settings: Settings) -> Result<(), String> {
                 "rotation_interval is so short against access_token_ttl + leeway that the keyset will hold more keys than edges accept (100)"
             );
         }
+        // A next key is published one interval before it signs; edges revalidate every
+        // keyset_max_age. A shorter interval means edges meet keys as unknown kids and lean on
+        // the refetch, which each edge does at most once per cooldown.
+        if interval <= settings.keyset_max_age {
+            tracing::warn!(
+                rotation_interval = ?interval,
+                keyset_max_age = ?settings.keyset_max_age,
+                "rotation_interval is not longer than keyset_max_age: edges may see a new signing key only through an unknown-kid refetch"
+            );
+        }
     }
     let origin = Origin::open(settings, issuer).await?;
     let ring = origin.keyring();

@@ -166,10 +166,6 @@ struct RawJwks {
 }
 
 impl Keyset {
-    pub fn from_keys(keys: Vec<VerifyKey>) -> Keyset {
-        Keyset { keys }
-    }
-
     /// Parses a JWKS document within `limits`. Keys of unsupported kinds are skipped (a
     /// third-party JWKS still loads); a document with keys but none usable is rejected, since
     /// swapping it in would fail every token.

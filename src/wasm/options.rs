@@ -160,10 +160,11 @@ impl Options {
         }
     }
 
-    fn seconds_ms(&self, name: &str, min: f64) -> Result<Option<u64>, JsValue> {
+    /// A duration option in seconds, as milliseconds; `default_ms` when absent.
+    fn seconds_ms(&self, name: &str, min: f64, default_ms: u64) -> Result<u64, JsValue> {
         Ok(self
             .number(name, min, MAX_SECONDS)?
-            .map(|s| (s * 1000.0).round() as u64))
+            .map_or(default_ms, |s| (s * 1000.0).round() as u64))
     }
 
     fn count(&self, name: &str, min: f64, max: f64) -> Result<Option<usize>, JsValue> {
@@ -203,24 +204,12 @@ impl Options {
         let d = CacheConfig::default();
         let l = KeysetLimits::default();
         let config = CacheConfig {
-            cooldown_ms: self
-                .seconds_ms("cooldownSeconds", 0.0)?
-                .unwrap_or(d.cooldown_ms),
-            max_stale_ms: self
-                .seconds_ms("maxStaleSeconds", 0.0)?
-                .unwrap_or(d.max_stale_ms),
-            fetch_timeout_ms: self
-                .seconds_ms("fetchTimeoutSeconds", 0.001)?
-                .unwrap_or(d.fetch_timeout_ms),
-            min_fresh_ms: self
-                .seconds_ms("minFreshSeconds", 0.0)?
-                .unwrap_or(d.min_fresh_ms),
-            max_fresh_ms: self
-                .seconds_ms("maxFreshSeconds", 0.0)?
-                .unwrap_or(d.max_fresh_ms),
-            default_fresh_ms: self
-                .seconds_ms("defaultFreshSeconds", 0.0)?
-                .unwrap_or(d.default_fresh_ms),
+            cooldown_ms: self.seconds_ms("cooldownSeconds", 0.0, d.cooldown_ms)?,
+            max_stale_ms: self.seconds_ms("maxStaleSeconds", 0.0, d.max_stale_ms)?,
+            fetch_timeout_ms: self.seconds_ms("fetchTimeoutSeconds", 0.001, d.fetch_timeout_ms)?,
+            min_fresh_ms: self.seconds_ms("minFreshSeconds", 0.0, d.min_fresh_ms)?,
+            max_fresh_ms: self.seconds_ms("maxFreshSeconds", 0.0, d.max_fresh_ms)?,
+            default_fresh_ms: self.seconds_ms("defaultFreshSeconds", 0.0, d.default_fresh_ms)?,
             limits: KeysetLimits {
                 max_bytes: self
                     .count("maxKeysetBytes", 2.0, 16_777_216.0)?

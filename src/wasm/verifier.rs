@@ -151,22 +151,21 @@ impl Inner {
             .plan(now as u64, &untrusted.key_need());
         match plan {
             Plan::Verify(keyset) => {
+                let now = now / 1000.0;
+                // One key lookup, whoever then checks the signature.
+                let key = match untrusted.find_key(&keyset) {
+                    Ok(key) => key,
+                    Err(reason) => return Step::Done(rejected(reason)),
+                };
                 if self.webcrypto_ed25519 {
-                    let key = untrusted.find_key(&keyset).ok();
-                    if let Some((key, public_key)) =
-                        key.and_then(|k| Some((k, k.ed25519_public_key()?)))
-                    {
-                        let now = now / 1000.0;
+                    if let Some(public_key) = key.ed25519_public_key() {
                         return Step::WebCrypto(ed25519_via_webcrypto(
                             untrusted, key, public_key, &self.opts, now,
                         ));
                     }
                 }
-                Step::Done(to_js(untrusted.verify_with(
-                    &keyset,
-                    &self.opts,
-                    now / 1000.0,
-                )))
+                let valid = key.verify_signature(untrusted.signing_input(), untrusted.signature());
+                Step::Done(to_js(untrusted.finish(key, valid, &self.opts, now)))
             }
             Plan::Unavailable(reason) => Step::Done(rejected(reason)),
             Plan::Fetch(ticket) => {

@@ -3,7 +3,11 @@
 // `window` assumption. Imported by src/wasm/runtime.rs.
 
 // Fetches the keyset with a timeout and a body cap. Never rejects: failures are data, so the
-// Rust side always gets a result to feed the cache policy.
+// Rust side always gets a result to feed the cache policy. Headers that decide freshness
+// (Cache-Control, Age) are passed through raw: the core parses them, not this file.
+// Redirects are not followed (SPEC §5): with `redirect: "manual"` workerd and Node answer the 3xx
+// itself and browsers an opaque redirect (status 0); either reaches the core as a status it
+// counts as a failed fetch, and the body of a redirect is never read.
 // `fetcher` is the runtime's fetch unless the caller passed its own (the `fetch` option), e.g. a
 // Worker's Cache API layer shared by every isolate of a colo.
 export async function fetchKeyset(fetcher, url, authorization, etag, timeoutMs, maxBytes) {
@@ -13,21 +17,25 @@ export async function fetchKeyset(fetcher, url, authorization, etag, timeoutMs, 
     const headers = { accept: "application/jwk-set+json, application/json" };
     if (authorization) headers.authorization = authorization;
     if (etag) headers["if-none-match"] = etag;
-    const res = await (fetcher ?? fetch)(url, { headers, signal: controller.signal });
-    const h = (name) => res.headers.get(name);
-    const declared = Number(h("content-length"));
-    if (declared > maxBytes) {
+    const res = await (fetcher ?? fetch)(url, { headers, signal: controller.signal, redirect: "manual" });
+    // A custom fetcher that followed a redirect anyway brought a keyset from another place.
+    if (res.redirected) {
       await res.body?.cancel().catch(() => {});
-      return { kind: "too_large" };
+      return { kind: "failed" };
     }
+    const h = (name) => res.headers.get(name);
     let body = new Uint8Array(0);
     if (res.status === 200) {
+      if (Number(h("content-length")) > maxBytes) {
+        await res.body?.cancel().catch(() => {});
+        return { kind: "too_large" };
+      }
       body = await readCapped(res, maxBytes);
       if (body === null) return { kind: "too_large" };
     } else {
       await res.body?.cancel().catch(() => {});
     }
-    return { kind: "http", status: res.status, body, cacheControl: h("cache-control"), etag: h("etag") };
+    return { kind: "http", status: res.status, body, cacheControl: h("cache-control"), age: h("age"), etag: h("etag") };
   } catch {
     return { kind: "failed" };
   } finally {

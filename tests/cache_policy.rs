@@ -18,6 +18,7 @@ fn ok_body(jwks: &str) -> FetchResponse<'_> {
         status: 200,
         body: jwks.as_bytes(),
         cache_control: Some("public, max-age=300"),
+        age: None,
         etag: Some("\"v1\""),
     }
 }
@@ -90,6 +91,7 @@ fn max_age_is_clamped_and_defaulted() {
                 status: 200,
                 body: jwks.as_bytes(),
                 cache_control: header,
+                age: None,
                 etag: None,
             },
         );
@@ -112,6 +114,7 @@ fn expiry_revalidates_with_etag_and_304_renews() {
             status: 304,
             body: b"",
             cache_control: Some("max-age=60"),
+            age: None,
             etag: None,
         },
     );
@@ -249,24 +252,28 @@ fn garbage_never_replaces_a_good_keyset() {
             status: 200,
             body: b"<html>",
             cache_control: None,
+            age: None,
             etag: None,
         },
         FetchResponse::Http {
             status: 200,
             body: br#"{"keys":[{"kty":"RSA"}]}"#,
             cache_control: None,
+            age: None,
             etag: None,
         },
         FetchResponse::Http {
             status: 200,
             body: br#"{"nope":1}"#,
             cache_control: None,
+            age: None,
             etag: None,
         },
         FetchResponse::Http {
             status: 500,
             body: b"{}",
             cache_control: None,
+            age: None,
             etag: None,
         },
         FetchResponse::TooLarge,
@@ -274,6 +281,7 @@ fn garbage_never_replaces_a_good_keyset() {
             status: 304,
             body: b"",
             cache_control: None,
+            age: None,
             etag: None,
         },
     ];
@@ -296,6 +304,7 @@ fn garbage_never_replaces_a_good_keyset() {
         status: 200,
         body: b"not json",
         cache_control: None,
+        age: None,
         etag: None,
     });
     assert_eq!(out, Err(Reason::InvalidKeyset));
@@ -349,6 +358,7 @@ fn a_fetch_that_never_settles_is_taken_over_after_the_timeout() {
             status: 200,
             body: br#"{"keys":[]}"#,
             cache_control: None,
+            age: None,
             etag: None,
         },
     );
@@ -378,6 +388,7 @@ fn expiry_revalidation_is_not_held_back_by_the_cooldown() {
         status: 200,
         body: body.as_bytes(),
         cache_control: Some("max-age=1"),
+        age: None,
         etag: None,
     };
     assert_eq!(
@@ -398,4 +409,212 @@ fn expiry_revalidation_is_not_held_back_by_the_cooldown() {
     cache.fetch_finished(2 * S, t.id, FetchResponse::Failed);
     assert!(matches!(cache.plan(3 * S, &ed1()), Plan::Verify(_)));
     assert!(matches!(cache.plan(32 * S, &ed1()), Plan::Fetch(_)));
+}
+
+/// SPEC §3 (issue 8, finding 14): `{"keys":[]}` is `invalid_keyset` and the previous keyset stays
+/// in use — on expiry, on an unknown-kid refetch, and on a cold cache.
+#[test]
+fn an_empty_keyset_never_replaces_a_good_one() {
+    let empty = |cache_control| FetchResponse::Http {
+        status: 200,
+        body: br#"{"keys":[]}"#,
+        cache_control,
+        age: None,
+        etag: Some("\"empty\""),
+    };
+    // Expired: the refetch brings an empty keyset; ed-1 keeps verifying from the stale keyset.
+    let mut cache = loaded(0);
+    let Plan::Fetch(t) = cache.plan(300 * S, &ed1()) else {
+        panic!("expired cache must refetch")
+    };
+    cache.fetch_finished(300 * S, t.id, empty(Some("max-age=3600")));
+    assert!(matches!(cache.plan(301 * S, &ed1()), Plan::Verify(k) if k.has(&ed1())));
+    assert_eq!(cache.key_count(), 3);
+    assert_eq!(cache.stats().failures, 1);
+    // The failed refetch is remembered: an unknown kid is answered invalid_keyset, not refresh.
+    let unknown = KeyNeed::Kid("ed-new", Algorithm::EdDsa);
+    assert!(matches!(
+        cache.plan(302 * S, &unknown),
+        Plan::Unavailable(Reason::InvalidKeyset)
+    ));
+    // Fresh: an unknown kid's refetch brings an empty keyset; known kids still verify.
+    let mut cache = loaded(0);
+    assert_eq!(
+        verify_once(&mut cache, 40 * S, &unknown, |_| empty(None)),
+        Err(Reason::InvalidKeyset)
+    );
+    assert!(matches!(cache.plan(41 * S, &ed1()), Plan::Verify(k) if k.len() == 3));
+    // The ETag of the refused keyset is not sent on the next revalidation.
+    let Plan::Fetch(t) = cache.plan(300 * S, &ed1()) else {
+        panic!("expired cache must refetch")
+    };
+    assert_eq!(t.etag.as_deref(), Some("\"v1\""));
+    // Cold: nothing to fall back on.
+    let mut cold = KeysetCache::new(CacheConfig::default());
+    assert_eq!(
+        verify_once(&mut cold, 0, &ed1(), |_| empty(None)),
+        Err(Reason::InvalidKeyset)
+    );
+    assert_eq!(cold.key_count(), 0);
+}
+
+/// Loads a keyset at 0 from a 200 with these headers; returns the cache.
+fn loaded_with(
+    config: CacheConfig,
+    cache_control: Option<&'static str>,
+    age: Option<&'static str>,
+) -> KeysetCache {
+    let mut cache = KeysetCache::new(config);
+    let Plan::Fetch(ticket) = cache.plan(0, &ed1()) else {
+        panic!("cold cache must fetch")
+    };
+    cache.fetch_finished(
+        0,
+        ticket.id,
+        FetchResponse::Http {
+            status: 200,
+            body: leak(common::jwks()).as_bytes(),
+            cache_control,
+            age,
+            etag: Some("\"v1\""),
+        },
+    );
+    assert_eq!(cache.key_count(), 3);
+    cache
+}
+
+/// Milliseconds the cache stays fresh after a load at 0 (found by probing the state machine).
+fn fresh_ms(cache: &KeysetCache) -> u64 {
+    let (mut lo, mut hi) = (0u64, 100 * 3600 * S);
+    assert!(cache.is_fresh(lo) && !cache.is_fresh(hi));
+    while hi - lo > 1 {
+        let mid = (lo + hi) / 2;
+        if cache.is_fresh(mid) {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    hi
+}
+
+/// SPEC §5 (issue 8, finding 12): freshness is `max-age` minus `Age` (RFC 9111 §4.2.3). The
+/// origin's lifetime is capped at 1 h before the age is taken off (the cap bounds the copy's
+/// whole life); the 30 s floor applies last (aged-out, no-store and no-cache get the minimum).
+#[test]
+fn freshness_counts_the_age_header() {
+    let min_1s = CacheConfig {
+        min_fresh_ms: S,
+        ..CacheConfig::default()
+    };
+    for (config, cache_control, age, fresh_s) in [
+        // The issue's case: trusted for 1 s, not 4 s.
+        (min_1s, Some("max-age=4"), Some("3"), 1),
+        (min_1s, Some("max-age=4"), Some("0"), 4),
+        (min_1s, Some("max-age=4"), None, 4),
+        (min_1s, Some("public, max-age=300"), Some("100"), 200),
+        // Older than its lifetime: the minimum, not a negative or wrapped freshness.
+        (min_1s, Some("max-age=300"), Some("400"), 1),
+        (
+            min_1s,
+            Some("max-age=300"),
+            Some("99999999999999999999999"),
+            1,
+        ),
+        // Absent max-age: the 300 s default, minus the age.
+        (min_1s, None, Some("100"), 200),
+        // The 1 h cap first, then the age: a copy is never trusted past 1 h of its life.
+        (min_1s, Some("max-age=7200"), Some("3000"), 600),
+        (min_1s, Some("max-age=7200"), Some("5000"), 1),
+        // A list: the first member counts (RFC 9111 §5.1).
+        (min_1s, Some("max-age=300"), Some("100, 5"), 200),
+        // Not delta-seconds: the age is unknown, so the copy counts as fully aged.
+        (min_1s, Some("max-age=300"), Some("soon"), 1),
+        (min_1s, Some("max-age=300"), Some("-5"), 1),
+        (min_1s, Some("no-store"), Some("0"), 1),
+        (min_1s, Some("no-cache, max-age=300"), None, 1),
+        // Default floor of 30 s.
+        (CacheConfig::default(), Some("max-age=4"), Some("3"), 30),
+        (CacheConfig::default(), Some("max-age=300"), Some("290"), 30),
+        (
+            CacheConfig::default(),
+            Some("max-age=300"),
+            Some("200"),
+            100,
+        ),
+    ] {
+        let cache = loaded_with(config, cache_control, age);
+        assert_eq!(
+            fresh_ms(&cache),
+            fresh_s * S,
+            "Cache-Control {cache_control:?}, Age {age:?}"
+        );
+        assert_eq!(config.fresh_for_ms(cache_control, age), fresh_s * S);
+    }
+}
+
+/// A `304` renews freshness by its own `Age` too: a revalidation answered by a CDN whose copy is
+/// old does not renew for the full `max-age`.
+#[test]
+fn a_304_renews_freshness_minus_its_age() {
+    let config = CacheConfig {
+        min_fresh_ms: S,
+        ..CacheConfig::default()
+    };
+    let mut cache = loaded_with(config, Some("max-age=60"), None);
+    let Plan::Fetch(ticket) = cache.plan(60 * S, &ed1()) else {
+        panic!("expired cache must refetch")
+    };
+    cache.fetch_finished(
+        60 * S,
+        ticket.id,
+        FetchResponse::Http {
+            status: 304,
+            body: b"",
+            cache_control: Some("max-age=60"),
+            age: Some("50"),
+            etag: None,
+        },
+    );
+    assert_eq!(cache.stats().not_modified, 1);
+    assert!(cache.is_fresh(70 * S - 1));
+    assert!(!cache.is_fresh(70 * S));
+    assert!(matches!(cache.plan(70 * S, &ed1()), Plan::Fetch(_)));
+}
+
+/// SPEC §5 (issue 8, finding 13): a redirect is a failed fetch, never a keyset from another place
+/// (the adapter fetches with `redirect: "manual"`; a browser's opaque redirect has status 0).
+/// Stale-if-error applies as for any failure; cold, it is `fetch_failed`.
+#[test]
+fn a_redirect_is_a_failed_fetch() {
+    let other_place = leak(format!(r#"{{"keys":[{}]}}"#, common::ed_jwk("evil", 66)));
+    let evil = KeyNeed::Kid("evil", Algorithm::EdDsa);
+    for status in [301u16, 302, 303, 307, 308, 300, 0] {
+        let redirect = FetchResponse::Http {
+            status,
+            body: other_place.as_bytes(),
+            cache_control: Some("max-age=3600"),
+            age: None,
+            etag: Some("\"evil\""),
+        };
+        let mut cold = KeysetCache::new(CacheConfig::default());
+        assert_eq!(
+            verify_once(&mut cold, 0, &evil, |_| redirect),
+            Err(Reason::FetchFailed),
+            "status {status}"
+        );
+        assert_eq!(cold.key_count(), 0);
+        // Loaded, then expired: the redirect fails the refetch and the stale keyset is kept.
+        let mut cache = loaded(0);
+        let Plan::Fetch(t) = cache.plan(300 * S, &ed1()) else {
+            panic!("expired cache must refetch")
+        };
+        cache.fetch_finished(300 * S, t.id, redirect);
+        assert!(matches!(cache.plan(301 * S, &ed1()), Plan::Verify(k) if k.len() == 3));
+        assert!(matches!(
+            cache.plan(301 * S, &evil),
+            Plan::Unavailable(Reason::FetchFailed)
+        ));
+        assert_eq!(cache.stats().failures, 1, "status {status}");
+    }
 }

@@ -146,3 +146,28 @@ fn mutated_tokens_never_panic_or_pass() {
         );
     }
 }
+
+/// SPEC §3: a keyset in which no key is usable — empty, or only kinds jwtedge skips — is
+/// `invalid_keyset`, never an empty keyset that would turn every token into `unknown_key`.
+#[test]
+fn a_keyset_without_a_usable_key_is_refused() {
+    use jwtedge::core::KeysetError;
+    for jwks in [
+        r#"{"keys":[]}"#,
+        r#"{"keys":[{"kty":"RSA","n":"AQAB","e":"AQAB","kid":"r"}]}"#,
+        r#"{"keys":[{"kty":"oct","k":"c2hvcnQ","kid":"short"}]}"#,
+    ] {
+        assert_eq!(
+            Keyset::from_jwks_json(jwks.as_bytes(), KeysetLimits::default()).unwrap_err(),
+            KeysetError::NoUsableKey,
+            "{jwks}"
+        );
+    }
+    let one = format!(r#"{{"keys":[{}]}}"#, common::ed_jwk("ed-1", 1));
+    assert_eq!(
+        Keyset::from_jwks_json(one.as_bytes(), KeysetLimits::default())
+            .unwrap()
+            .len(),
+        1
+    );
+}

@@ -2,15 +2,15 @@
 //! adapter asks [`KeysetCache::plan`] what to do for a token, performs any fetch it is told to,
 //! and reports back with [`KeysetCache::fetch_finished`]. Time is passed in as milliseconds.
 //!
-//! Rules: fresh for the origin's `max-age` clamped to [30 s, 1 h] (300 s if absent); revalidate
-//! with the stored ETag; an unknown `kid` refetches at most once per cooldown; an expired cache
+//! Rules: fresh for the origin's `max-age` (300 s if absent) capped at 1 h, minus the response's
+//! `Age`, and at least 30 s (see [`CacheConfig::fresh_for_ms`]); revalidate with the stored ETag; an unknown `kid` refetches at most once per cooldown; an expired cache
 //! refetches, and on failure keeps serving the stale keyset up to `max_stale`; one fetch in flight
 //! at a time, with waiters taking over a fetch that outlived the fetch timeout (its starter may
 //! have been cancelled, SPEC §5); a keyset that fails its limits never replaces a good one.
 
 use std::sync::Arc;
 
-use super::{max_age_seconds, KeyNeed, Keyset, KeysetLimits, Reason};
+use super::{age_seconds, max_age_seconds, KeyNeed, Keyset, KeysetLimits, Reason};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CacheConfig {
@@ -34,6 +34,29 @@ impl Default for CacheConfig {
             fetch_timeout_ms: 5_000,
             limits: KeysetLimits::default(),
         }
+    }
+}
+
+impl CacheConfig {
+    /// How long a response keeps the keyset fresh (SPEC §5), from its raw `Cache-Control` and
+    /// `Age` headers. In this order:
+    /// 1. the origin's lifetime: `max-age`, the default when absent, 0 for `no-store`/`no-cache`;
+    /// 2. capped at `max_fresh_ms`: the cap bounds the copy's whole life since the origin made
+    ///    it, so a copy that sat in a CDN is never trusted longer than one fetched directly;
+    /// 3. minus `Age` (RFC 9111 §4.2.3), the time it already spent in caches; an `Age` that is
+    ///    not delta-seconds counts as fully aged, since the copy's age is unknown;
+    /// 4. at least `min_fresh_ms`, last: an aged-out, `no-store` or `no-cache` answer still holds
+    ///    for the minimum, or every verification would refetch.
+    pub fn fresh_for_ms(&self, cache_control: Option<&str>, age: Option<&str>) -> u64 {
+        let lifetime = cache_control
+            .and_then(max_age_seconds)
+            .map_or(self.default_fresh_ms, |s| s.saturating_mul(1000))
+            .min(self.max_fresh_ms);
+        let age = match age {
+            None => 0,
+            Some(value) => age_seconds(value).map_or(u64::MAX, |s| s.saturating_mul(1000)),
+        };
+        lifetime.saturating_sub(age).max(self.min_fresh_ms)
     }
 }
 
@@ -67,6 +90,8 @@ pub enum FetchResponse<'a> {
         status: u16,
         body: &'a [u8],
         cache_control: Option<&'a str>,
+        /// The `Age` header, raw: freshness is counted from when the origin made the response.
+        age: Option<&'a str>,
         etag: Option<&'a str>,
     },
     /// The body was larger than the keyset limit.
@@ -223,42 +248,40 @@ impl KeysetCache {
             return;
         }
         self.newest_applied_id = id;
-        let fresh_for = |cc: Option<&str>, config: &CacheConfig| {
-            cc.and_then(max_age_seconds)
-                .map(|s| s.saturating_mul(1000))
-                .unwrap_or(config.default_fresh_ms)
-                .clamp(
-                    config.min_fresh_ms,
-                    config.max_fresh_ms.max(config.min_fresh_ms),
-                )
-        };
         let error = match response {
             FetchResponse::Http {
                 status: 200,
                 body,
                 cache_control,
+                age,
                 etag,
             } => match Keyset::from_jwks_json(body, self.config.limits) {
                 Ok(keyset) => {
                     self.keyset = Some(Arc::new(keyset));
                     self.etag = etag.map(str::to_owned);
                     self.validated_ms = now_ms;
-                    self.fresh_for_ms = fresh_for(cache_control, &self.config);
+                    self.fresh_for_ms = self.config.fresh_for_ms(cache_control, age);
                     None
                 }
+                // Unparsable, over the limits, or no usable key (SPEC §3): the previous keyset
+                // (and its ETag) stays.
                 Err(_) => Some(Reason::InvalidKeyset),
             },
             FetchResponse::Http {
                 status: 304,
                 cache_control,
+                age,
                 ..
             } if self.keyset.is_some() => {
                 self.validated_ms = now_ms;
-                self.fresh_for_ms = fresh_for(cache_control, &self.config);
+                self.fresh_for_ms = self.config.fresh_for_ms(cache_control, age);
                 self.stats.not_modified += 1;
                 None
             }
             FetchResponse::TooLarge => Some(Reason::InvalidKeyset),
+            // Any other status fails the fetch, redirects included: they are not followed, and a
+            // keyset from another place is never trusted (SPEC §5). An opaque redirect (browsers)
+            // arrives as status 0.
             FetchResponse::Http { .. } | FetchResponse::Failed => Some(Reason::FetchFailed),
         };
         if error.is_some() {

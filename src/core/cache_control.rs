@@ -1,4 +1,6 @@
-//! Reading freshness from an HTTP `Cache-Control` header (RFC 9111 §5.2), for the keyset cache.
+//! Reading freshness from HTTP response headers for the keyset cache: `Cache-Control`
+//! (RFC 9111 §5.2) and `Age` (RFC 9111 §5.1). The worker's JavaScript passes the raw header
+//! values through; all parsing is here.
 
 /// The `max-age` the header grants, in seconds. `no-store`/`no-cache` grant 0. `None` when the
 /// header says nothing about freshness (the caller then uses its default).
@@ -24,9 +26,31 @@ pub fn max_age_seconds(cache_control: &str) -> Option<u64> {
     max_age
 }
 
+/// How long, in seconds, the response has already spent in caches on its way (`Age`, RFC 9111
+/// §5.1). The first member of a list counts; a value too big to represent saturates. `None` when
+/// the value is not delta-seconds: the caller cannot know the copy's age and must not assume 0.
+pub fn age_seconds(age: &str) -> Option<u64> {
+    let first = age.split(',').next().unwrap_or_default().trim();
+    (!first.is_empty() && first.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| first.parse::<u64>().unwrap_or(u64::MAX))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parses_age() {
+        assert_eq!(age_seconds("3"), Some(3));
+        assert_eq!(age_seconds(" 120 "), Some(120));
+        assert_eq!(age_seconds("7, 9"), Some(7));
+        assert_eq!(age_seconds("99999999999999999999999"), Some(u64::MAX));
+        assert_eq!(age_seconds("0"), Some(0));
+        assert_eq!(age_seconds("-1"), None);
+        assert_eq!(age_seconds("1.5"), None);
+        assert_eq!(age_seconds("soon"), None);
+        assert_eq!(age_seconds(""), None);
+    }
 
     #[test]
     fn parses_directives() {

@@ -167,8 +167,8 @@ struct RawJwks {
 
 impl Keyset {
     /// Parses a JWKS document within `limits`. Keys of unsupported kinds are skipped (a
-    /// third-party JWKS still loads); a document with keys but none usable is rejected, since
-    /// swapping it in would fail every token.
+    /// third-party JWKS still loads); a document with no usable key — `{"keys":[]}` included —
+    /// is rejected (SPEC §3), since swapping it in would fail every token.
     pub fn from_jwks_json(json: &[u8], limits: KeysetLimits) -> Result<Keyset, KeysetError> {
         if json.len() > limits.max_bytes {
             return Err(KeysetError::TooLarge);
@@ -182,14 +182,13 @@ impl Keyset {
         if raw.keys.len() > limits.max_keys {
             return Err(KeysetError::TooManyKeys);
         }
-        let listed = raw.keys.len();
         let keys: Vec<VerifyKey> = raw
             .keys
             .into_iter()
             .filter_map(|v| serde_json::from_value::<Jwk>(v).ok())
             .filter_map(|jwk| VerifyKey::from_jwk(&jwk))
             .collect();
-        if keys.is_empty() && listed > 0 {
+        if keys.is_empty() {
             return Err(KeysetError::NoUsableKey);
         }
         Ok(Keyset { keys })
@@ -298,7 +297,10 @@ mod tests {
             parse(r#"{"keys":[{"kty":"RSA"}]}"#).unwrap_err(),
             KeysetError::NoUsableKey
         );
-        assert!(parse(r#"{"keys":[]}"#).unwrap().is_empty());
+        assert_eq!(
+            parse(r#"{"keys":[]}"#).unwrap_err(),
+            KeysetError::NoUsableKey
+        );
         let many = format!(
             r#"{{"keys":[{}]}}"#,
             vec![format!(r#"{{"kty":"OKP","crv":"Ed25519","x":"{ED_X}"}}"#); 101].join(",")

@@ -18,7 +18,7 @@ mod verify;
 pub use algorithm::Algorithm;
 pub use b64::{b64url_decode, b64url_encode};
 pub use cache::{CacheConfig, FetchResponse, KeysetCache, Plan};
-pub use cache_control::max_age_seconds;
+pub use cache_control::{age_seconds, max_age_seconds};
 pub use claims::Claims;
 pub use json_depth::{exceeds_depth, MAX_JSON_DEPTH};
 pub use jwk::{Jwk, Jwks};

@@ -25,8 +25,18 @@ struct RawHeader<'a> {
     kid: Option<Cow<'a, str>>,
     #[serde(default, borrow)]
     typ: Option<Cow<'a, str>>,
-    #[serde(default)]
-    crit: Option<IgnoredAny>,
+    /// Present at all, whatever its value: no `crit` extension is understood.
+    #[serde(default, deserialize_with = "crit_present")]
+    crit: bool,
+}
+
+/// `crit` must be an array when present (RFC 7515 §4.1.11); `null` is not "absent" but a
+/// malformed header, so it fails the header's parse (`malformed`) instead of being skipped.
+fn crit_present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    match Option::<IgnoredAny>::deserialize(d)? {
+        Some(_) => Ok(true),
+        None => Err(serde::de::Error::custom("crit is null")),
+    }
 }
 
 /// A token that parsed but is not trusted: nothing in it may be acted on until
@@ -82,7 +92,7 @@ impl<'t> UntrustedToken<'t> {
         let alg = Algorithm::from_name(&header.alg)
             .filter(|a| opts.algorithms.contains(a))
             .ok_or(Reason::UnsupportedAlgorithm)?;
-        if header.crit.is_some() {
+        if header.crit {
             return Err(Reason::UnsupportedAlgorithm);
         }
         if !opts.token_type.accepts(header.typ.as_deref()) {

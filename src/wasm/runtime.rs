@@ -6,7 +6,7 @@ use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(module = "/js/glue.js")]
 extern "C" {
-    /// Resolves (never rejects) to `{kind:"http",status,body,cacheControl,etag}`,
+    /// Resolves (never rejects) to `{kind:"http",status,body,cacheControl,age,etag}`,
     /// `{kind:"too_large"}` or `{kind:"failed"}`.
     #[wasm_bindgen(js_name = fetchKeyset)]
     pub fn fetch_keyset(

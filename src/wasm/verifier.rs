@@ -228,12 +228,14 @@ impl Inner {
             .map(|b| b.to_vec())
             .unwrap_or_default();
         let cache_control = get("cacheControl").as_string();
+        let age = get("age").as_string();
         let etag = get("etag").as_string();
         let response = match get("kind").as_string().as_deref() {
             Some("http") => FetchResponse::Http {
                 status: get("status").as_f64().map_or(0, |s| s as u16),
                 body: &body,
                 cache_control: cache_control.as_deref(),
+                age: age.as_deref(),
                 etag: etag.as_deref(),
             },
             Some("too_large") => FetchResponse::TooLarge,

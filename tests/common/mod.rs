@@ -378,6 +378,15 @@ pub fn vectors() -> Vec<Vector> {
             "UNAUTHORISED/unsupported_algorithm",
         ),
         // --- UNAUTHORISED/malformed
+        v(
+            "crit null (not absent: RFC 7515 wants an array)",
+            ed_token(
+                1,
+                r#"{"alg":"EdDSA","kid":"ed-1","crit":null}"#,
+                &good_claims,
+            ),
+            "UNAUTHORISED/malformed",
+        ),
         v("empty string", String::new(), "UNAUTHORISED/malformed"),
         v(
             "two dots, empty parts",

@@ -4,7 +4,8 @@
 //! - [`secrets`]: master key and credentials, configured or generated into the data directory.
 //! - [`keys`]: the pure key lifecycle; [`signer`]: key material and JWS signing;
 //!   [`crypto_at_rest`]: AEAD sealing of private keys; [`keyring`]: the opened keys in memory.
-//! - [`sessions`]: sessions and refresh-token rotation with theft detection.
+//! - [`sessions`]: sessions and refresh-token rotation with theft detection (pure);
+//!   [`session_service`]: the session operations.
 //! - [`store`]: the storage trait and its SQLite and PostgreSQL backends.
 //! - [`service`]: the operations; [`http`]: the HTTP API; [`rotation`]: the scheduler;
 //!   [`metrics`]: Prometheus counters; [`error`]: request errors; [`cli`]: the command line.
@@ -20,6 +21,7 @@ pub mod metrics;
 pub mod rotation;
 pub mod secrets;
 pub mod service;
+pub mod session_service;
 pub mod sessions;
 pub mod signer;
 pub mod store;

@@ -1,23 +1,21 @@
 //! The origin's operations, shared by the HTTP server and the CLI: opening the store and the
-//! secrets at startup, signing access tokens with the current key (SPEC §2 profile), sessions,
-//! and the key operations (each one store transaction followed by an immediate reload, so the
-//! process that made a change never serves the old keyset afterwards).
+//! secrets at startup, and the key operations (each one store transaction followed by an
+//! immediate reload, so the process that made a change never serves the old keyset
+//! afterwards). The session operations are in `session_service.rs`.
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use axum::http::StatusCode;
-use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::config::{Database, Settings};
-use super::crypto_at_rest::{random_id, MASTER_CHECK_AAD, MASTER_CHECK_PLAINTEXT};
+use super::crypto_at_rest::{MASTER_CHECK_AAD, MASTER_CHECK_PLAINTEXT};
 use super::error::ApiError;
 use super::keyring::Keyring;
 use super::keys::{self, KeyOutcome, Policy};
 use super::metrics::Metrics;
 use super::secrets::{self, Secrets};
-use super::sessions::{self, RefreshRecord, RefreshResult, SessionRecord};
 use super::signer;
 use super::store::{postgres::PostgresStore, sqlite::SqliteStore, Store};
 use crate::core::b64url_encode;
@@ -28,21 +26,6 @@ pub fn now_ms() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
-}
-
-/// Claims a session may not set: the registered ones the origin writes itself (SPEC §2), and
-/// `nbf`, which would make a fresh token unusable.
-pub const RESERVED_CLAIMS: [&str; 8] = ["iss", "sub", "aud", "iat", "exp", "jti", "sid", "nbf"];
-pub const MAX_CLAIMS_BYTES: usize = 4096;
-pub const MAX_SUB_CHARS: usize = 256;
-
-#[derive(Debug, Clone, Serialize)]
-pub struct SessionTokens {
-    pub access_token: String,
-    pub refresh_token: String,
-    pub session_id: String,
-    /// Unix seconds.
-    pub access_token_expires_at: i64,
 }
 
 /// What started a rotation (for logs and metrics).
@@ -156,7 +139,7 @@ impl Origin {
         self.last_store_ok.store(now_ms(), Ordering::Relaxed);
     }
 
-    fn store_failed<E: Into<ApiError>>(&self, e: E) -> ApiError {
+    pub(super) fn store_failed<E: Into<ApiError>>(&self, e: E) -> ApiError {
         self.metrics.store_errors.inc();
         e.into()
     }
@@ -207,7 +190,7 @@ impl Origin {
     /// Before signing: if the scheduler has not confirmed the keyring against the store for
     /// half the propagation bound (a stalled task, a flaky database), check now. A process
     /// that cannot reach the store does not sign, since it could not know of a revoke.
-    async fn ensure_fresh(&self) -> Result<(), ApiError> {
+    pub(super) async fn ensure_fresh(&self) -> Result<(), ApiError> {
         if self.store_silence_ms() > (super::PROPAGATION_BOUND.as_millis() / 2) as i64 {
             self.reload_if_changed().await?;
         }
@@ -332,186 +315,6 @@ impl Origin {
             }
         }
         Ok(outcome)
-    }
-
-    /// Signs an access token for a session with the current key.
-    fn sign_access_token(
-        &self,
-        sub: &str,
-        sid: &str,
-        custom: &Map<String, Value>,
-    ) -> Result<(String, i64), ApiError> {
-        let ring = self.keyring();
-        let key = ring
-            .current()
-            .ok_or_else(|| ApiError::unavailable("no current signing key"))?;
-        let material = key
-            .material
-            .as_ref()
-            .ok_or_else(|| ApiError::unavailable("the current signing key is not available"))?;
-        let iat = now_ms().div_euclid(1000);
-        let exp = iat + self.settings.access_token_ttl.as_secs() as i64;
-        let mut claims = custom.clone();
-        // Registered claims last: they overwrite anything of the same name.
-        claims.insert("iss".into(), Value::from(self.issuer.clone()));
-        claims.insert("sub".into(), Value::from(sub));
-        claims.insert("aud".into(), Value::from(self.settings.audience.clone()));
-        claims.insert("iat".into(), Value::from(iat));
-        claims.insert("exp".into(), Value::from(exp));
-        claims.insert("jti".into(), Value::from(random_id::<16>()));
-        claims.insert("sid".into(), Value::from(sid));
-        let json = Value::Object(claims).to_string();
-        let token = signer::sign(&key.record.kid, key.record.alg, material, &json);
-        self.metrics.tokens_signed.inc();
-        Ok((token, exp))
-    }
-
-    /// Validates the inputs of a new session.
-    pub fn check_session_input(sub: &str, claims: &Map<String, Value>) -> Result<(), ApiError> {
-        if sub.is_empty() || sub.chars().count() > MAX_SUB_CHARS {
-            return Err(ApiError::bad_request(
-                "invalid_sub",
-                format!("`sub` must be 1 to {MAX_SUB_CHARS} characters"),
-            ));
-        }
-        if sub.chars().any(char::is_control) {
-            return Err(ApiError::bad_request(
-                "invalid_sub",
-                "`sub` must not contain control characters",
-            ));
-        }
-        if let Some(name) = RESERVED_CLAIMS.iter().find(|c| claims.contains_key(**c)) {
-            return Err(ApiError::bad_request(
-                "reserved_claim",
-                format!("`claims` may not set the registered claim `{name}`; the origin sets it"),
-            ));
-        }
-        if Value::Object(claims.clone()).to_string().len() > MAX_CLAIMS_BYTES {
-            return Err(ApiError::bad_request(
-                "claims_too_large",
-                format!("`claims` must serialize to at most {MAX_CLAIMS_BYTES} bytes"),
-            ));
-        }
-        Ok(())
-    }
-
-    pub async fn create_session(
-        &self,
-        sub: String,
-        claims: Map<String, Value>,
-    ) -> Result<SessionTokens, ApiError> {
-        Self::check_session_input(&sub, &claims)?;
-        let now = now_ms();
-        let session = SessionRecord {
-            id: sessions::new_session_id(),
-            sub,
-            claims_json: Value::Object(claims.clone()).to_string(),
-            created_at: now,
-            revoked_at: None,
-        };
-        let refresh = sessions::new_refresh_token();
-        let record = RefreshRecord {
-            hash: refresh.hash,
-            session_id: session.id.clone(),
-            created_at: now,
-            expires_at: now + self.settings.refresh_token_ttl.as_millis() as i64,
-            used_at: None,
-        };
-        self.ensure_fresh().await?;
-        let (access_token, exp) = self.sign_access_token(&session.sub, &session.id, &claims)?;
-        self.store
-            .create_session(&session, &record)
-            .await
-            .map_err(|e| self.store_failed(e))?;
-        self.metrics.sessions_created.inc();
-        tracing::info!(sid = %session.id, "session created");
-        Ok(SessionTokens {
-            access_token,
-            refresh_token: refresh.token,
-            session_id: session.id,
-            access_token_expires_at: exp,
-        })
-    }
-
-    pub async fn refresh(&self, refresh_token: &str) -> Result<SessionTokens, ApiError> {
-        let now = now_ms();
-        let new = sessions::new_refresh_token();
-        let record = RefreshRecord {
-            hash: new.hash,
-            session_id: String::new(), // the store fills in the session's id
-            created_at: now,
-            expires_at: now + self.settings.refresh_token_ttl.as_millis() as i64,
-            used_at: None,
-        };
-        let result = self
-            .store
-            .refresh(
-                &sessions::hash_refresh_token(refresh_token),
-                record,
-                now,
-                self.settings.refresh_grace.as_millis() as i64,
-            )
-            .await
-            .map_err(|e| self.store_failed(e))?;
-        match result {
-            RefreshResult::Rotated(session) => {
-                self.ensure_fresh().await?;
-                let claims: Map<String, Value> = serde_json::from_str(&session.claims_json)
-                    .map_err(|_| {
-                        ApiError::new(
-                            StatusCode::INTERNAL_SERVER_ERROR,
-                            "internal",
-                            "stored session claims are unreadable",
-                        )
-                    })?;
-                let (access_token, exp) =
-                    self.sign_access_token(&session.sub, &session.id, &claims)?;
-                self.metrics.refresh_ok.inc();
-                Ok(SessionTokens {
-                    access_token,
-                    refresh_token: new.token,
-                    session_id: session.id,
-                    access_token_expires_at: exp,
-                })
-            }
-            RefreshResult::Rejected(r) => {
-                self.metrics.refresh_rejected(r);
-                if r == sessions::RefreshRejection::TheftDetected {
-                    tracing::warn!("rotated refresh token reused after the grace window: session revoked (token theft)");
-                }
-                Err(r.into())
-            }
-        }
-    }
-
-    pub async fn revoke_session_by_token(&self, refresh_token: &str) -> Result<String, ApiError> {
-        let sid = self
-            .store
-            .revoke_session_by_token(&sessions::hash_refresh_token(refresh_token), now_ms())
-            .await
-            .map_err(|e| self.store_failed(e))?
-            .ok_or_else(|| ApiError::from(sessions::RefreshRejection::Unknown))?;
-        self.metrics.sessions_revoked.inc();
-        tracing::info!(sid = %sid, "session revoked");
-        Ok(sid)
-    }
-
-    pub async fn revoke_session(&self, sid: &str) -> Result<(), ApiError> {
-        let found = self
-            .store
-            .revoke_session(sid, now_ms())
-            .await
-            .map_err(|e| self.store_failed(e))?;
-        if !found {
-            return Err(ApiError::new(
-                StatusCode::NOT_FOUND,
-                "session_not_found",
-                "no session with this id",
-            ));
-        }
-        self.metrics.sessions_revoked.inc();
-        tracing::info!(sid = %sid, "session revoked");
-        Ok(())
     }
 
     /// The key table with states and times, for `GET /keys` and `keys list`.

@@ -1,10 +1,17 @@
-//! Sessions and refresh tokens (SPEC §7): the records, the token formats, and the pure refresh
-//! decision — rotate, accept a just-rotated token inside the grace window, or declare theft.
-//! Refresh tokens are random 256-bit strings; only their SHA-256 is stored.
+//! Sessions and refresh tokens (SPEC §7): the records, the subject rule, the token formats and
+//! the pure refresh decision ("refresh-token rotation, exactly"): rotate an unused token to its
+//! one successor, answer a retry inside the grace window with that same successor, or declare
+//! theft. Only SHA-256 hashes of refresh tokens are stored.
+//!
+//! A session's first refresh token is 256 random bits. Every later one is derived from its
+//! parent: `HMAC-SHA256(successor key, parent)`, the successor key being derived from the master
+//! key. So a retry of the parent yields the very same successor without storing it anywhere,
+//! not even sealed, and two racing refreshes (two replicas included) compute the same one.
 
+use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
-use super::crypto_at_rest::random_id;
+use super::crypto_at_rest::{random_id, MasterKey};
 
 /// A session as stored. Times are Unix milliseconds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,6 +58,37 @@ pub fn new_refresh_token() -> NewRefreshToken {
     NewRefreshToken { token, hash }
 }
 
+/// The key that derives each refresh token's successor; the same in every replica and the CLI
+/// (all of them hold the master key).
+pub struct SuccessorKey([u8; 32]);
+
+impl std::fmt::Debug for SuccessorKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SuccessorKey(<redacted>)")
+    }
+}
+
+impl SuccessorKey {
+    const LABEL: &'static [u8] = b"jwtedge/refresh-token-successor/v1";
+
+    pub fn from_master(master: &MasterKey) -> SuccessorKey {
+        SuccessorKey(master.derive(Self::LABEL))
+    }
+
+    /// The one successor `parent` can ever have.
+    pub fn successor(&self, parent: &str) -> NewRefreshToken {
+        let mut mac =
+            <Hmac<Sha256> as Mac>::new_from_slice(&self.0).expect("HMAC takes a key of any length");
+        mac.update(parent.as_bytes());
+        let token = format!(
+            "{REFRESH_TOKEN_PREFIX}{}",
+            crate::core::b64url_encode(&mac.finalize().into_bytes())
+        );
+        let hash = hash_refresh_token(&token);
+        NewRefreshToken { token, hash }
+    }
+}
+
 pub fn hash_refresh_token(token: &str) -> String {
     let digest = Sha256::digest(token.as_bytes());
     digest.iter().map(|b| format!("{b:02x}")).collect()
@@ -58,6 +96,52 @@ pub fn hash_refresh_token(token: &str) -> String {
 
 pub fn new_session_id() -> String {
     format!("s_{}", random_id::<16>())
+}
+
+pub const MAX_SUB_CHARS: usize = 256;
+
+/// Why a subject was refused (400 `invalid_sub`). SPEC §7 "Subjects": the value must reach an
+/// upstream unchanged, so nothing an HTTP header would trim, fold or reject.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SubjectError {
+    Length,
+    ControlCharacter,
+    SurroundingWhitespace,
+}
+
+impl SubjectError {
+    pub const fn code(self) -> &'static str {
+        "invalid_sub"
+    }
+
+    pub fn message(self) -> String {
+        match self {
+            SubjectError::Length => format!("`sub` must be 1 to {MAX_SUB_CHARS} characters"),
+            SubjectError::ControlCharacter => {
+                "`sub` must not contain control characters".to_string()
+            }
+            SubjectError::SurroundingWhitespace => {
+                "`sub` must not begin or end with whitespace (a header would trim it, and two \
+                 users would reach the upstream as one)"
+                    .to_string()
+            }
+        }
+    }
+}
+
+/// SPEC §7 "Subjects": 1–256 characters, no control characters, no leading or trailing
+/// whitespace (Unicode `White_Space`, a superset of what header parsers trim).
+pub fn check_subject(sub: &str) -> Result<(), SubjectError> {
+    if sub.is_empty() || sub.chars().count() > MAX_SUB_CHARS {
+        return Err(SubjectError::Length);
+    }
+    if sub.chars().any(char::is_control) {
+        return Err(SubjectError::ControlCharacter);
+    }
+    if sub.starts_with(char::is_whitespace) || sub.ends_with(char::is_whitespace) {
+        return Err(SubjectError::SurroundingWhitespace);
+    }
+    Ok(())
 }
 
 /// Why a refresh was refused. Each is a 401 with this code.
@@ -94,18 +178,22 @@ impl RefreshRejection {
 /// What a refresh does with a presented token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RefreshDecision {
-    /// Mark the token used and issue a new pair.
+    /// An unused token: mark it used and store its successor.
     Rotate,
-    /// The token was rotated moments ago (a client retry or a race of two tabs): issue another
-    /// pair without declaring theft.
-    RotateInGrace,
-    /// Revoke the session: a rotated token came back after the grace window.
+    /// A token rotated within the grace window whose successor is still unused (a client that
+    /// lost the answer): answer with that same successor; nothing changes.
+    RepeatSuccessor,
+    /// Revoke the session: a rotated token came back after the grace window, or after its
+    /// successor was used.
     RevokeForTheft,
     Reject(RefreshRejection),
 }
 
+/// Decides a refresh. `successor` is the stored successor of `token` when it has one (looked
+/// up by the derived hash, in the same transaction).
 pub fn decide(
     token: &RefreshRecord,
+    successor: Option<&RefreshRecord>,
     session: &SessionRecord,
     now: i64,
     grace_ms: i64,
@@ -113,24 +201,44 @@ pub fn decide(
     if session.revoked_at.is_some() {
         return RefreshDecision::Reject(RefreshRejection::SessionRevoked);
     }
-    match token.used_at {
-        Some(used) if now.saturating_sub(used) <= grace_ms => {
-            if token.expires_at <= now {
+    let Some(used) = token.used_at else {
+        return if token.expires_at <= now {
+            RefreshDecision::Reject(RefreshRejection::Expired)
+        } else {
+            RefreshDecision::Rotate
+        };
+    };
+    if now.saturating_sub(used) > grace_ms {
+        return RefreshDecision::RevokeForTheft;
+    }
+    if token.expires_at <= now {
+        return RefreshDecision::Reject(RefreshRejection::Expired);
+    }
+    match successor {
+        // A token rotated before successors were derived has none to repeat: theft, the safe
+        // side (only a retry within the grace of an upgrade can meet this).
+        Some(next) if next.session_id == token.session_id && next.used_at.is_none() => {
+            if next.expires_at <= now {
                 RefreshDecision::Reject(RefreshRejection::Expired)
             } else {
-                RefreshDecision::RotateInGrace
+                RefreshDecision::RepeatSuccessor
             }
         }
-        Some(_) => RefreshDecision::RevokeForTheft,
-        None if token.expires_at <= now => RefreshDecision::Reject(RefreshRejection::Expired),
-        None => RefreshDecision::Rotate,
+        _ => RefreshDecision::RevokeForTheft,
     }
 }
 
 /// The outcome of a refresh, as the store returns it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RefreshResult {
+    /// The token was rotated: its successor is stored now.
     Rotated(SessionRecord),
+    /// A retry within the grace: the successor stored before is the answer.
+    Repeated(SessionRecord),
+    /// Theft: the session (this id) is revoked.
+    TheftDetected {
+        session_id: String,
+    },
     Rejected(RefreshRejection),
 }
 
@@ -158,33 +266,124 @@ mod tests {
         }
     }
 
+    fn successor(used_at: Option<i64>, expires_at: i64) -> RefreshRecord {
+        RefreshRecord {
+            hash: "n".into(),
+            ..token(used_at, expires_at)
+        }
+    }
+
     #[test]
     fn decisions() {
         let live = session(false);
+        let unused = successor(None, 1000);
+        let used = successor(Some(45), 1000);
+        let d = |t: RefreshRecord, next: Option<&RefreshRecord>, s: &SessionRecord, now| {
+            decide(&t, next, s, now, 10)
+        };
         assert_eq!(
-            decide(&token(None, 100), &live, 50, 10),
+            d(token(None, 100), None, &live, 50),
             RefreshDecision::Rotate
         );
         assert_eq!(
-            decide(&token(None, 100), &live, 100, 10),
+            d(token(None, 100), None, &live, 100),
+            RefreshDecision::Reject(RefreshRejection::Expired)
+        );
+        // Within the grace: the same successor while it is unused, theft once it was used.
+        assert_eq!(
+            d(token(Some(40), 100), Some(&unused), &live, 50),
+            RefreshDecision::RepeatSuccessor
+        );
+        assert_eq!(
+            d(token(Some(40), 100), Some(&used), &live, 50),
+            RefreshDecision::RevokeForTheft
+        );
+        assert_eq!(
+            d(token(Some(40), 100), None, &live, 50),
+            RefreshDecision::RevokeForTheft
+        );
+        let elsewhere = RefreshRecord {
+            session_id: "other".into(),
+            ..unused.clone()
+        };
+        assert_eq!(
+            d(token(Some(40), 100), Some(&elsewhere), &live, 50),
+            RefreshDecision::RevokeForTheft
+        );
+        // After the grace: theft, whatever the successor.
+        assert_eq!(
+            d(token(Some(40), 100), Some(&unused), &live, 51),
+            RefreshDecision::RevokeForTheft
+        );
+        assert_eq!(
+            d(token(Some(40), 1000), Some(&unused), &live, 5000),
+            RefreshDecision::RevokeForTheft
+        );
+        assert_eq!(
+            d(token(Some(40), 45), Some(&unused), &live, 50),
             RefreshDecision::Reject(RefreshRejection::Expired)
         );
         assert_eq!(
-            decide(&token(Some(40), 100), &live, 50, 10),
-            RefreshDecision::RotateInGrace
+            d(token(Some(40), 100), Some(&successor(None, 50)), &live, 50),
+            RefreshDecision::Reject(RefreshRejection::Expired)
         );
         assert_eq!(
-            decide(&token(Some(40), 100), &live, 51, 10),
-            RefreshDecision::RevokeForTheft
-        );
-        assert_eq!(
-            decide(&token(Some(40), 1000), &live, 5000, 10),
-            RefreshDecision::RevokeForTheft
-        );
-        assert_eq!(
-            decide(&token(None, 100), &session(true), 50, 10),
+            d(token(None, 100), None, &session(true), 50),
             RefreshDecision::Reject(RefreshRejection::SessionRevoked)
         );
+        assert_eq!(
+            d(token(Some(40), 100), Some(&unused), &session(true), 50),
+            RefreshDecision::Reject(RefreshRejection::SessionRevoked)
+        );
+    }
+
+    #[test]
+    fn successors_are_derived_once_per_parent() {
+        let master = MasterKey::generate();
+        let key = SuccessorKey::from_master(&master);
+        let parent = new_refresh_token();
+        let a = key.successor(&parent.token);
+        let b = SuccessorKey::from_master(&master).successor(&parent.token);
+        assert_eq!(
+            a.token, b.token,
+            "a retry (any replica) gets the same successor"
+        );
+        assert_eq!(a.hash, hash_refresh_token(&a.token));
+        assert!(a.token.starts_with(REFRESH_TOKEN_PREFIX));
+        assert_eq!(a.token.len(), parent.token.len());
+        assert_ne!(key.successor(&a.token).token, a.token);
+        assert_ne!(key.successor(&new_refresh_token().token).token, a.token);
+        let other = SuccessorKey::from_master(&MasterKey::generate());
+        assert_ne!(other.successor(&parent.token).token, a.token);
+        assert!(!format!("{key:?}").contains(&a.token[3..]));
+    }
+
+    #[test]
+    fn subjects() {
+        for ok in [
+            "a",
+            "alice smith",
+            "用户",
+            &"é".repeat(256),
+            "al\u{2028}ice",
+        ] {
+            assert_eq!(check_subject(ok), Ok(()), "{ok:?}");
+        }
+        for (bad, why) in [
+            ("", SubjectError::Length),
+            (&"a".repeat(257), SubjectError::Length),
+            (" alice", SubjectError::SurroundingWhitespace),
+            ("alice ", SubjectError::SurroundingWhitespace),
+            ("\u{a0}alice", SubjectError::SurroundingWhitespace),
+            ("alice\u{3000}", SubjectError::SurroundingWhitespace),
+            ("alice\t", SubjectError::ControlCharacter),
+            ("al\u{0}ice", SubjectError::ControlCharacter),
+            ("al\u{7f}ice", SubjectError::ControlCharacter),
+            ("al\u{85}ice", SubjectError::ControlCharacter),
+        ] {
+            assert_eq!(check_subject(bad), Err(why), "{bad:?}");
+            assert!(why.message().starts_with("`sub`"));
+        }
     }
 
     #[test]

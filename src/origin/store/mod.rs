@@ -76,13 +76,16 @@ pub trait Store: Send + Sync + 'static {
         token: &RefreshRecord,
     ) -> Result<(), StoreError>;
 
-    /// The refresh of SPEC §7 in one transaction: looks `old_hash` up, decides
-    /// (`sessions::decide`), and either stores `new` (with the session's id) and marks the old
-    /// token used, or revokes the session for theft, or rejects.
+    /// The refresh of SPEC §7 ("rotation, exactly") in one transaction that serialises with
+    /// every other refresh of the same session (SQLite: `BEGIN IMMEDIATE`; PostgreSQL: the
+    /// session's row lock, across replicas): looks `old_hash` up and, when it was used, its
+    /// stored successor `successor.hash`; decides (`sessions::decide`); then either marks the
+    /// old token used and stores `successor` (with the session's id), or changes nothing (a
+    /// retry gets the successor stored before), or revokes the session for theft, or rejects.
     async fn refresh(
         &self,
         old_hash: &str,
-        new: RefreshRecord,
+        successor: RefreshRecord,
         now: i64,
         grace_ms: i64,
     ) -> Result<RefreshResult, StoreError>;

@@ -1,8 +1,9 @@
 //! The PostgreSQL backend, for many replicas on one database. Key operations take a
 //! transaction-scoped advisory lock first, so replicas' rotations serialise and the "is a
 //! rotation due?" check inside one transaction sees the other's committed rotation (once per
-//! interval, never twice). Sessions lock their rows (`FOR UPDATE`), so two replicas cannot both
-//! rotate the same refresh token. One connection per process, re-established when it drops.
+//! interval, never twice). A refresh holds its session's row lock (`FOR UPDATE`), so the
+//! refreshes of one session run one at a time across replicas: one successor per token.
+//! One connection per process, re-established when it drops.
 
 use async_trait::async_trait;
 use tokio::sync::{Mutex, MutexGuard};
@@ -135,6 +136,27 @@ async fn generation_tx<C: GenericClient>(c: &C) -> Result<i64, StoreError> {
     let text: String = row.get(0);
     text.parse()
         .map_err(|_| StoreError::Corrupt("key_generation is not a number".into()))
+}
+
+async fn read_refresh_token<C: GenericClient>(
+    c: &C,
+    hash: &str,
+) -> Result<Option<RefreshRecord>, StoreError> {
+    let row = c
+        .query_opt(
+            "SELECT hash, session_id, created_at, expires_at, used_at \
+             FROM refresh_tokens WHERE hash = $1",
+            &[&hash],
+        )
+        .await
+        .map_err(be)?;
+    Ok(row.map(|row| RefreshRecord {
+        hash: row.get(0),
+        session_id: row.get(1),
+        created_at: row.get(2),
+        expires_at: row.get(3),
+        used_at: row.get(4),
+    }))
 }
 
 async fn lock_keys<C: GenericClient>(c: &C) -> Result<(), StoreError> {
@@ -295,40 +317,37 @@ impl Store for PostgresStore {
     async fn refresh(
         &self,
         old_hash: &str,
-        new: RefreshRecord,
+        successor: RefreshRecord,
         now: i64,
         grace_ms: i64,
     ) -> Result<RefreshResult, StoreError> {
         let mut guard = self.client().await?;
         let client = guard.as_mut().expect("connected");
         let tx = client.transaction().await.map_err(be)?;
-        let row = tx
+        let Some(row) = tx
             .query_opt(
-                "SELECT hash, session_id, created_at, expires_at, used_at \
-                 FROM refresh_tokens WHERE hash = $1 FOR UPDATE",
+                "SELECT session_id FROM refresh_tokens WHERE hash = $1",
                 &[&old_hash],
             )
             .await
-            .map_err(be)?;
-        let Some(row) = row else {
+            .map_err(be)?
+        else {
             return Ok(RefreshResult::Rejected(RefreshRejection::Unknown));
         };
-        let token = RefreshRecord {
-            hash: row.get(0),
-            session_id: row.get(1),
-            created_at: row.get(2),
-            expires_at: row.get(3),
-            used_at: row.get(4),
-        };
-        let row = tx
+        let session_id: String = row.get(0);
+        // Every refresh of a session holds its row lock, in whichever replica: they run one
+        // after the other, and each reads (below, in a statement that starts after the lock is
+        // granted, so under READ COMMITTED after the previous holder's commit) what the
+        // previous one wrote.
+        let Some(row) = tx
             .query_opt(
                 "SELECT id, sub, claims, created_at, revoked_at FROM sessions \
                  WHERE id = $1 FOR UPDATE",
-                &[&token.session_id],
+                &[&session_id],
             )
             .await
-            .map_err(be)?;
-        let Some(row) = row else {
+            .map_err(be)?
+        else {
             return Ok(RefreshResult::Rejected(RefreshRejection::Unknown));
         };
         let session = SessionRecord {
@@ -338,8 +357,16 @@ impl Store for PostgresStore {
             created_at: row.get(3),
             revoked_at: row.get(4),
         };
-        match decide(&token, &session, now, grace_ms) {
+        let Some(token) = read_refresh_token(&tx, old_hash).await? else {
+            return Ok(RefreshResult::Rejected(RefreshRejection::Unknown)); // purged meanwhile
+        };
+        let next = match token.used_at {
+            Some(_) => read_refresh_token(&tx, &successor.hash).await?,
+            None => None,
+        };
+        match decide(&token, next.as_ref(), &session, now, grace_ms) {
             RefreshDecision::Reject(r) => Ok(RefreshResult::Rejected(r)),
+            RefreshDecision::RepeatSuccessor => Ok(RefreshResult::Repeated(session)),
             RefreshDecision::RevokeForTheft => {
                 tx.execute(
                     "UPDATE sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
@@ -348,19 +375,33 @@ impl Store for PostgresStore {
                 .await
                 .map_err(be)?;
                 tx.commit().await.map_err(be)?;
-                Ok(RefreshResult::Rejected(RefreshRejection::TheftDetected))
+                Ok(RefreshResult::TheftDetected {
+                    session_id: session.id,
+                })
             }
-            RefreshDecision::Rotate | RefreshDecision::RotateInGrace => {
-                tx.execute(
-                    "UPDATE refresh_tokens SET used_at = $2 WHERE hash = $1 AND used_at IS NULL",
-                    &[&token.hash, &now],
-                )
-                .await
-                .map_err(be)?;
+            RefreshDecision::Rotate => {
+                // Conditional as well as locked: a second successor is never stored.
+                let marked = tx
+                    .execute(
+                        "UPDATE refresh_tokens SET used_at = $2 WHERE hash = $1 AND used_at IS NULL",
+                        &[&token.hash, &now],
+                    )
+                    .await
+                    .map_err(be)?;
+                if marked != 1 {
+                    return Err(StoreError::Backend(
+                        "refresh token changed during its rotation".into(),
+                    ));
+                }
                 tx.execute(
                     "INSERT INTO refresh_tokens (hash, session_id, created_at, expires_at, used_at) \
                      VALUES ($1, $2, $3, $4, NULL)",
-                    &[&new.hash, &session.id, &new.created_at, &new.expires_at],
+                    &[
+                        &successor.hash,
+                        &session.id,
+                        &successor.created_at,
+                        &successor.expires_at,
+                    ],
                 )
                 .await
                 .map_err(be)?;

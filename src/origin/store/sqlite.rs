@@ -162,6 +162,25 @@ fn read_session(conn: &Connection, id: &str) -> Result<Option<SessionRecord>, St
     .map_err(be)
 }
 
+fn read_refresh_token(conn: &Connection, hash: &str) -> Result<Option<RefreshRecord>, StoreError> {
+    conn.query_row(
+        "SELECT hash, session_id, created_at, expires_at, used_at \
+         FROM refresh_tokens WHERE hash = ?1",
+        params![hash],
+        |r| {
+            Ok(RefreshRecord {
+                hash: r.get(0)?,
+                session_id: r.get(1)?,
+                created_at: r.get(2)?,
+                expires_at: r.get(3)?,
+                used_at: r.get(4)?,
+            })
+        },
+    )
+    .optional()
+    .map_err(be)
+}
+
 #[async_trait]
 impl Store for SqliteStore {
     fn backend(&self) -> &'static str {
@@ -302,40 +321,30 @@ impl Store for SqliteStore {
     async fn refresh(
         &self,
         old_hash: &str,
-        new: RefreshRecord,
+        successor: RefreshRecord,
         now: i64,
         grace_ms: i64,
     ) -> Result<RefreshResult, StoreError> {
         let old_hash = old_hash.to_string();
         self.run(move |conn| {
+            // IMMEDIATE: the write lock first, so no other refresh (of any process on this
+            // file) reads between our read and our write.
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(be)?;
-            let token = tx
-                .query_row(
-                    "SELECT hash, session_id, created_at, expires_at, used_at \
-                     FROM refresh_tokens WHERE hash = ?1",
-                    params![old_hash],
-                    |r| {
-                        Ok(RefreshRecord {
-                            hash: r.get(0)?,
-                            session_id: r.get(1)?,
-                            created_at: r.get(2)?,
-                            expires_at: r.get(3)?,
-                            used_at: r.get(4)?,
-                        })
-                    },
-                )
-                .optional()
-                .map_err(be)?;
-            let Some(token) = token else {
+            let Some(token) = read_refresh_token(&tx, &old_hash)? else {
                 return Ok(RefreshResult::Rejected(RefreshRejection::Unknown));
             };
             let Some(session) = read_session(&tx, &token.session_id)? else {
                 return Ok(RefreshResult::Rejected(RefreshRejection::Unknown));
             };
-            match decide(&token, &session, now, grace_ms) {
+            let next = match token.used_at {
+                Some(_) => read_refresh_token(&tx, &successor.hash)?,
+                None => None,
+            };
+            match decide(&token, next.as_ref(), &session, now, grace_ms) {
                 RefreshDecision::Reject(r) => Ok(RefreshResult::Rejected(r)),
+                RefreshDecision::RepeatSuccessor => Ok(RefreshResult::Repeated(session)),
                 RefreshDecision::RevokeForTheft => {
                     tx.execute(
                         "UPDATE sessions SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
@@ -343,18 +352,32 @@ impl Store for SqliteStore {
                     )
                     .map_err(be)?;
                     tx.commit().map_err(be)?;
-                    Ok(RefreshResult::Rejected(RefreshRejection::TheftDetected))
+                    Ok(RefreshResult::TheftDetected {
+                        session_id: session.id,
+                    })
                 }
-                RefreshDecision::Rotate | RefreshDecision::RotateInGrace => {
-                    tx.execute(
-                        "UPDATE refresh_tokens SET used_at = ?2 WHERE hash = ?1 AND used_at IS NULL",
-                        params![token.hash, now],
-                    )
-                    .map_err(be)?;
+                RefreshDecision::Rotate => {
+                    let marked = tx
+                        .execute(
+                            "UPDATE refresh_tokens SET used_at = ?2 WHERE hash = ?1 AND used_at IS NULL",
+                            params![token.hash, now],
+                        )
+                        .map_err(be)?;
+                    if marked != 1 {
+                        // Cannot happen under the write lock; never store a second successor.
+                        return Err(StoreError::Backend(
+                            "refresh token changed during its rotation".into(),
+                        ));
+                    }
                     tx.execute(
                         "INSERT INTO refresh_tokens (hash, session_id, created_at, expires_at, used_at) \
                          VALUES (?1, ?2, ?3, ?4, NULL)",
-                        params![new.hash, session.id, new.created_at, new.expires_at],
+                        params![
+                            successor.hash,
+                            session.id,
+                            successor.created_at,
+                            successor.expires_at
+                        ],
                     )
                     .map_err(be)?;
                     tx.commit().map_err(be)?;

@@ -1,6 +1,8 @@
 // Configuration from the Worker's bindings (wrangler.toml [vars], secrets, `wrangler dev --var`).
 // Validated once per isolate; a bad value is a ConfigError naming the binding.
 
+import { canonicalPath } from "./path.js";
+
 export class ConfigError extends Error {
   constructor(binding, message) {
     super(`invalid binding ${binding}: ${message}`);
@@ -67,6 +69,18 @@ const TUNING = {
   MAX_FRESH_SECONDS: "maxFreshSeconds",
 };
 
+// A GUARDED_PATHS prefix in the canonical form requests are judged in (path.js), so `/caf%C3%A9`
+// and `/café` are one prefix, and a prefix no request could match is an error, not a silent gap.
+function guardedPrefix(p) {
+  const name = "GUARDED_PATHS";
+  if (!p.startsWith("/")) throw new ConfigError(name, `each prefix must start with "/": ${JSON.stringify(p)}`);
+  if (/[?#]/.test(p)) throw new ConfigError(name, `a prefix is a path, without "?" or "#": ${JSON.stringify(p)}`);
+  // Concatenated, not resolved against a base: "//b" must stay a path, not become a host.
+  const canonical = canonicalPath(new URL(`http://prefix.invalid${p}`).pathname);
+  if (!canonical.ok) throw new ConfigError(name, `not a path a request could have (${canonical.code}): ${JSON.stringify(p)}`);
+  return canonical.path;
+}
+
 /** Reads and validates every binding. Throws ConfigError. */
 export function readConfig(env) {
   const keysetUrl = httpUrl(env, "KEYSET_URL", { required: true });
@@ -75,10 +89,7 @@ export function readConfig(env) {
   if (keysetAuthorization !== undefined && !/^bearer\s+\S+$/i.test(keysetAuthorization)) {
     throw new ConfigError("KEYSET_AUTHORIZATION", 'expected "Bearer <edge credential>"');
   }
-  const guardedPaths = list(env, "GUARDED_PATHS") ?? ["/"];
-  for (const p of guardedPaths) {
-    if (!p.startsWith("/")) throw new ConfigError("GUARDED_PATHS", `each prefix must start with "/": ${JSON.stringify(p)}`);
-  }
+  const guardedPaths = (list(env, "GUARDED_PATHS") ?? ["/"]).map(guardedPrefix);
   const tokenCookie = text(env, "TOKEN_COOKIE");
   if (tokenCookie !== undefined && !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(tokenCookie)) {
     throw new ConfigError("TOKEN_COOKIE", `not a cookie name: ${JSON.stringify(tokenCookie)}`);
@@ -99,6 +110,8 @@ export function readConfig(env) {
     keysetUrl,
     upstreamUrl,
     guardedPaths,
+    // Case-insensitive prefix matching, for upstreams that route case-insensitively.
+    guardCaseInsensitive: flag(env, "GUARD_CASE_INSENSITIVE", false),
     tokenCookie,
     verifierOptions,
     // The colo-wide Cache API layer for the keyset (SPEC §5 "Across isolates"); on by default.
@@ -114,7 +127,7 @@ export function readConfig(env) {
 /** A stable fingerprint of the bindings, so a changed configuration gets a new Verifier. */
 export function configKey(env) {
   const names = [
-    "KEYSET_URL", "KEYSET_AUTHORIZATION", "UPSTREAM_URL", "GUARDED_PATHS", "TOKEN_COOKIE", "ISSUER",
+    "KEYSET_URL", "KEYSET_AUTHORIZATION", "UPSTREAM_URL", "GUARDED_PATHS", "GUARD_CASE_INSENSITIVE", "TOKEN_COOKIE", "ISSUER",
     "AUDIENCE", "ALGORITHMS", "KEYSET_CACHE", "KEYSET_FETCH_WAIT_UNTIL", "EXPOSE_STATS", ...Object.keys(TUNING),
   ];
   return JSON.stringify(names.map((n) => env[n] ?? null));

@@ -1,11 +1,14 @@
-// Forwarding to UPSTREAM_URL: the same method, path (appended to the upstream's path), query,
-// headers (identity headers replaced) and body.
+// Forwarding to UPSTREAM_URL: the same method, query, headers (identity headers replaced) and
+// body, and exactly the path the guard judged (the canonical path, path.js; appended to the
+// upstream's own path), never the client's spelling of it.
 
-export function upstreamRequest(request, upstreamUrl, headers) {
+export function upstreamRequest(request, upstreamUrl, path, headers) {
   const incoming = new URL(request.url);
   const target = new URL(upstreamUrl.href);
   const base = target.pathname.endsWith("/") ? target.pathname.slice(0, -1) : target.pathname;
-  target.pathname = base + incoming.pathname;
+  // The canonical path has no dot-segments, backslashes or characters the URL parser would
+  // encode, so setting it changes nothing in it.
+  target.pathname = base + path;
   target.search = incoming.search;
   headers.delete("host");
   return new Request(target.href, {

@@ -2,10 +2,12 @@
 // the origin's keyset response in the Cache API, so a new isolate of the same colo verifies
 // without calling the origin.
 //
-// - Only shareable responses are stored: 200, a positive `max-age`, and neither `private`,
-//   `no-store` nor `no-cache` (the origin marks an HMAC keyset `private, no-store`, so secret
-//   keys never land in the shared cache), no `Vary: *`, no `Set-Cookie`, a declared length within
-//   the keyset limit.
+// - Only shareable responses are stored: 200, a positive `max-age` (less the `Age` it already
+//   has), and neither `private`, `no-store` nor `no-cache`, no `Vary: *`, no `Set-Cookie`, a
+//   declared length within the keyset limit.
+// - Secret keys never land in the shared cache, whatever the headers say (a proxy may relabel an
+//   HMAC keyset `public`): a fetch that carries `Authorization` bypasses the cache both ways, and
+//   a keyset holding an `oct` key (or that is not JSON) is never stored.
 // - Fresh copies only: the copy carries the time it was stored; it is served with
 //   `Cache-Control: max-age=<what is left>`, and not at all once its max-age has passed.
 // - An isolate that already holds the cached copy (its `If-None-Match` names the copy's ETag) is
@@ -36,8 +38,23 @@ export function shareableSeconds(response) {
   if (response.headers.get("set-cookie") !== null) return 0;
   if ((response.headers.get("vary") ?? "").trim() === "*") return 0;
   const raw = cc.get("s-maxage") ?? cc.get("max-age");
-  const seconds = Math.floor(Number(raw));
+  // Time already spent in caches on the way counts against max-age (RFC 9111 §4.2.3).
+  const age = Math.floor(Number(response.headers.get("age") ?? 0));
+  const seconds = Math.floor(Number(raw)) - (Number.isFinite(age) && age > 0 ? age : 0);
   return Number.isFinite(seconds) && seconds > 0 ? seconds : 0;
+}
+
+/** Whether a keyset body holds secret key material; a body that is not a JSON keyset counts as one. */
+export function holdsSecretKeys(body) {
+  let keyset;
+  try {
+    keyset = JSON.parse(new TextDecoder().decode(body));
+  } catch {
+    return true;
+  }
+  if (!keyset || !Array.isArray(keyset.keys)) return true;
+  // `oct`, or any member that carries secret material (`k` symmetric, `d` a private key).
+  return keyset.keys.some((k) => !k || typeof k !== "object" || k.kty === "oct" || "k" in k || "d" in k);
 }
 
 function etagMatches(ifNoneMatch, etag) {
@@ -73,6 +90,14 @@ export function cachedKeysetFetch({
   };
   const fetchThroughCache = async function (url, init) {
     const headers = new Headers(init.headers);
+    if (headers.has("authorization")) {
+      // A credentialed fetch is this isolate's own business: what it gets may be secret, and a
+      // shared copy is not what it asked for.
+      stats.originFetches++;
+      const response = await fetcher(url, init);
+      if (response.status === 200) stats.notStored++;
+      return response;
+    }
     const ifNoneMatch = headers.get("if-none-match");
     const key = new Request(String(url), { method: "GET" });
     let store;
@@ -119,8 +144,12 @@ export function cachedKeysetFetch({
       return response;
     }
     const body = await response.arrayBuffer();
-    await putCopy(store, key, body, response.headers, response.headers, seconds, now());
-    stats.stored++;
+    if (holdsSecretKeys(body)) {
+      stats.notStored++;
+    } else {
+      await putCopy(store, key, body, response.headers, response.headers, seconds, now());
+      stats.stored++;
+    }
     return new Response(body, { status: 200, headers: response.headers });
   };
   keysetFetch.stats = stats;

@@ -12,7 +12,10 @@ export const tryRefresh = () =>
 export const unauthorised = () => json(401, { message: "unauthorised" }, { "www-authenticate": "Bearer" });
 export const keysetUnavailable = () =>
   json(503, { message: "keyset unavailable" }, { "retry-after": "5" });
-export const misconfigured = (message) => json(500, { message: "worker misconfigured", detail: message });
+// The detail of a configuration or internal error is logged, never sent: clients learn nothing
+// about the deployment from it.
+export const internalError = () => json(500, { message: "internal error" });
+export const badPath = (code) => json(400, { message: "bad request path", code });
 export const upstreamUnavailable = () => json(502, { message: "upstream unavailable" });
 export const statsResponse = (stats) => json(200, stats);
 

@@ -1,12 +1,15 @@
-// Where the access token comes from: `Authorization: Bearer …`, else the configured cookie.
+// Where the access token comes from (SPEC §8): `Authorization: Bearer …`; the configured cookie
+// only when the request has no Authorization header at all.
 
-/** The token, or undefined when the request carries none. */
+/** The token, or undefined when the request carries none we accept. */
 export function extractToken(request, tokenCookie) {
   const authorization = request.headers.get("authorization");
   if (authorization !== null) {
+    // The client chose how to authenticate: an Authorization of another scheme (Basic, …) or a
+    // malformed Bearer is not our token, and a cookie beside it must not stand in for it (it may
+    // be a stale or planted one the client did not mean to present).
     const m = /^bearer[ \t]+(\S+)[ \t]*$/i.exec(authorization);
-    // An Authorization header of another scheme (Basic, …) is not our token; fall back to the cookie.
-    if (m) return m[1];
+    return m ? m[1] : undefined;
   }
   if (tokenCookie) return readCookie(request.headers.get("cookie"), tokenCookie);
   return undefined;

@@ -39,15 +39,18 @@ function workerOptions(name, bindings, scriptPath) {
 
 /**
  * Starts workerd with one worker per entry of `workers` ({name: bindings}); the first one answers
- * on the returned `url`. `fetchFrom(name, path, init)` reaches any of them.
+ * on the returned `url`. `fetchFrom(name, path, init)` reaches any of them. With `captureLogs`,
+ * the workers' console lines are kept in `logs` ({level, message}) instead of printed.
  */
-export async function startEdge(workers, { log = false, scriptPath } = {}) {
+export async function startEdge(workers, { log = false, scriptPath, captureLogs = false } = {}) {
   const names = Object.keys(workers);
+  const logs = [];
   const mf = new Miniflare({
     host: "127.0.0.1",
     port: 0,
     cf: false,
     verbose: log || process.env.WORKER_TEST_VERBOSE === "1",
+    ...(captureLogs ? { handleStructuredLogs: (entry) => void logs.push(entry) } : {}),
     workers: names.map((n) => workerOptions(n, workers[n], scriptPath)),
   });
   let url;
@@ -62,9 +65,19 @@ export async function startEdge(workers, { log = false, scriptPath } = {}) {
   return {
     url: base,
     mf,
+    logs,
     async fetchFrom(name, path, init) {
       if (!fetchers.has(name)) fetchers.set(name, await mf.getWorker(name));
       return fetchers.get(name).fetch(`http://edge.test${path}`, init);
+    },
+    /** The captured log lines from index `from` on, once one matches `pattern` (they arrive late). */
+    async logsMatching(pattern, { from = 0, timeoutMs = 3_000 } = {}) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const lines = logs.slice(from).map((l) => l.message).join("\n");
+        if (pattern.test(lines) || Date.now() > deadline) return lines;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
     },
     async stats(name = names[0]) {
       const res = await this.fetchFrom(name, "/__jwtedge/stats");

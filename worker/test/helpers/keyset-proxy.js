@@ -3,7 +3,10 @@
 // If-None-Match, and whether its client gave up (closed the connection) before the answer.
 import http from "node:http";
 
-export async function startKeysetProxy(targetUrl) {
+// Options, for a proxy that misbehaves: `relabel` replaces the origin's Cache-Control (e.g.
+// "public, max-age=300" on a private HMAC keyset); `authorization` is sent to the origin whatever
+// the client sent (a proxy that adds the edge credential itself).
+export async function startKeysetProxy(targetUrl, { relabel, authorization } = {}) {
   const requests = [];
   let holdNext = 0; // how many upcoming requests to hold
   let holdMs = 0; // Infinity: until the client goes away
@@ -43,10 +46,12 @@ export async function startKeysetProxy(targetUrl) {
       if (entry.clientClosed) return;
     }
     try {
+      const forwarded = Object.fromEntries(
+        ["if-none-match", "authorization", "accept"].filter((h) => req.headers[h]).map((h) => [h, req.headers[h]]),
+      );
+      if (authorization) forwarded.authorization = authorization;
       const upstream = await fetch(targetUrl, {
-        headers: Object.fromEntries(
-          ["if-none-match", "authorization", "accept"].filter((h) => req.headers[h]).map((h) => [h, req.headers[h]]),
-        ),
+        headers: forwarded,
         signal: AbortSignal.timeout(5_000),
       });
       const body = Buffer.from(await upstream.arrayBuffer());
@@ -56,6 +61,7 @@ export async function startKeysetProxy(targetUrl) {
         if (v !== null) headers[h] = v;
       }
       if (upstream.status === 200) headers["content-length"] = String(body.length);
+      if (relabel && upstream.status === 200) headers["cache-control"] = relabel;
       if (entry.clientClosed || res.destroyed) return; // nobody to answer
       res.writeHead(upstream.status, headers);
       res.end(upstream.status === 304 ? undefined : body);

@@ -149,3 +149,124 @@ test("a custom fetch (e.g. a Worker's Cache API layer) is used for the keyset", 
     await server.close();
   }
 });
+
+// Issue 8, finding 12 (SPEC §5): freshness is max-age minus Age (RFC 9111 §4.2.3). A copy that
+// sat 3 s in a CDN with max-age=4 is trusted for 1 s, not 4.
+test("freshness counts the Age header: max-age=4 with Age: 3 is refetched after 1 s", async () => {
+  const server = await keysetServer(jwksOf(k1), {
+    handler: (req, res, state) => {
+      res.writeHead(200, { "content-type": "application/json", "cache-control": "public, max-age=4", age: state.age });
+      res.end(state.body);
+    },
+  });
+  try {
+    const token = await mint(k1);
+    server.state.age = "3";
+    const aged = new Verifier({ keysetUrl: server.url, minFreshSeconds: 0.2 });
+    assert.equal((await aged.verify(token)).status, "OK");
+    await sleep(300);
+    assert.equal((await aged.verify(token)).status, "OK");
+    assert.equal(server.state.requests, 1, "fresh for a while: served from memory");
+    await sleep(1000); // 1.3 s after the load: past max-age minus Age
+    assert.equal((await aged.verify(token)).status, "OK");
+    assert.equal(server.state.requests, 2, "refetched once max-age minus Age had passed");
+
+    // The same response without Age (a direct copy) holds for the whole max-age.
+    server.state.age = "0";
+    const direct = new Verifier({ keysetUrl: server.url, minFreshSeconds: 0.2 });
+    assert.equal((await direct.verify(token)).status, "OK");
+    await sleep(1300);
+    assert.equal((await direct.verify(token)).status, "OK");
+    assert.equal(server.state.requests, 3, "Age: 0 is fresh for max-age");
+  } finally {
+    await server.close();
+  }
+});
+
+/// A loopback server answering every request with `status` and a Location to `target`.
+async function redirector(target, status) {
+  return keysetServer("", {
+    handler: (req, res) => {
+      res.writeHead(status, { location: target, "cache-control": "max-age=3600", "content-type": "application/json" });
+      res.end(jwksOf(k2)); // even a keyset in the redirect's own body is never read
+    },
+  });
+}
+
+// Issue 8, finding 13 (SPEC §5): a redirect is not followed, and the keyset of the place it
+// points to is never trusted: a 3xx is a failed fetch.
+test("a redirect to another host is a failed fetch; the target's keyset is never trusted", async () => {
+  const target = await keysetServer(jwksOf(k1, k2));
+  const attackerToken = await mint(k2);
+  try {
+    for (const status of [301, 302, 303, 307, 308]) {
+      const redirect = await redirector(target.url, status);
+      try {
+        const verifier = new Verifier({ keysetUrl: redirect.url });
+        assert.deepEqual(await verifier.verify(attackerToken), { status: "KEYSET_UNAVAILABLE", reason: "fetch_failed" }, `${status}`);
+        assert.equal(redirect.state.requests, 1);
+        assert.equal(verifier.stats().keys, 0);
+        assert.equal(verifier.stats().failures, 1);
+      } finally {
+        await redirect.close();
+      }
+    }
+    assert.equal(target.state.requests, 0, "the redirect target was never asked");
+  } finally {
+    await target.close();
+  }
+});
+
+test("an origin that starts redirecting: the stale keyset serves (stale-if-error), the target's key never verifies", async () => {
+  const target = await keysetServer(jwksOf(k2));
+  let redirecting = false;
+  const origin = await keysetServer(jwksOf(k1), {
+    maxAge: 1,
+    handler: (req, res) => {
+      if (!redirecting) return false;
+      res.writeHead(302, { location: target.url }).end();
+    },
+  });
+  try {
+    const verifier = new Verifier({ keysetUrl: origin.url, minFreshSeconds: 0.2, cooldownSeconds: 0.2 });
+    const token = await mint(k1);
+    assert.equal((await verifier.verify(token)).status, "OK");
+    redirecting = true;
+    await sleep(1100); // expired
+    assert.equal((await verifier.verify(token)).status, "OK", "stale-if-error");
+    assert.equal(origin.state.requests, 2);
+    await sleep(300); // past the cooldown: the unknown kid may refetch, and is redirected again
+    assert.deepEqual(await verifier.verify(await mint(k2)), { status: "KEYSET_UNAVAILABLE", reason: "fetch_failed" });
+    assert.equal(origin.state.requests, 3);
+    assert.equal(target.state.requests, 0, "the redirect target was never asked");
+    assert.equal(verifier.stats().keys, 1);
+  } finally {
+    await origin.close();
+    await target.close();
+  }
+});
+
+// Issue 8, finding 14 (SPEC §3): a keyset in which no key is usable — {"keys":[]} included — is
+// invalid_keyset, and the previous keyset stays in use (no TRY_REFRESH_TOKEN refresh loops).
+test("an empty keyset never replaces a good one; cold, it is invalid_keyset", async () => {
+  const server = await keysetServer(jwksOf(k1), { maxAge: 1 });
+  try {
+    const verifier = new Verifier({ keysetUrl: server.url, minFreshSeconds: 0.2, cooldownSeconds: 0.2 });
+    const token = await mint(k1);
+    assert.equal((await verifier.verify(token)).status, "OK");
+    server.state.body = '{"keys":[]}';
+    await sleep(1100); // expired: the refetch brings the empty keyset
+    assert.deepEqual((await verifier.verify(token)).status, "OK", "the previous keyset is still used");
+    assert.equal(server.state.requests, 2);
+    assert.equal(verifier.stats().keys, 1);
+    assert.equal(verifier.stats().failures, 1);
+    // A kid the good keyset lacks: not "refresh", the keyset is what is wrong.
+    assert.deepEqual(await verifier.verify(await mint(k2)), { status: "KEYSET_UNAVAILABLE", reason: "invalid_keyset" });
+
+    const cold = new Verifier({ keysetUrl: server.url });
+    assert.deepEqual(await cold.verify(token), { status: "KEYSET_UNAVAILABLE", reason: "invalid_keyset" });
+    assert.equal(cold.stats().keys, 0);
+  } finally {
+    await server.close();
+  }
+});

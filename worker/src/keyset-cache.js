@@ -38,9 +38,11 @@ export function shareableSeconds(response) {
   if (response.headers.get("set-cookie") !== null) return 0;
   if ((response.headers.get("vary") ?? "").trim() === "*") return 0;
   const raw = cc.get("s-maxage") ?? cc.get("max-age");
-  // Time already spent in caches on the way counts against max-age (RFC 9111 §4.2.3).
-  const age = Math.floor(Number(response.headers.get("age") ?? 0));
-  const seconds = Math.floor(Number(raw)) - (Number.isFinite(age) && age > 0 ? age : 0);
+  // Time already spent in caches on the way counts against max-age (RFC 9111 §4.2.3); an Age
+  // that is not a number of seconds counts as fully aged, as in the verifier (SPEC §5).
+  const ageHeader = response.headers.get("age");
+  const age = ageHeader === null ? 0 : /^\s*\d+\s*$/.test(ageHeader) ? Number(ageHeader) : Infinity;
+  const seconds = Math.floor(Number(raw)) - age;
   return Number.isFinite(seconds) && seconds > 0 ? seconds : 0;
 }
 

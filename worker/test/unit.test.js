@@ -291,7 +291,8 @@ test("shareable: the Age a response already has counts against its max-age", () 
   const r = (headers) => new Response("", { headers });
   assert.equal(shareableSeconds(r({ "cache-control": "public, max-age=300", age: "100" })), 200);
   assert.equal(shareableSeconds(r({ "cache-control": "public, max-age=4", age: "4" })), 0);
-  assert.equal(shareableSeconds(r({ "cache-control": "public, max-age=4", age: "junk" })), 4);
+  assert.equal(shareableSeconds(r({ "cache-control": "public, max-age=4", age: "junk" })), 0, "unreadable: fully aged");
+  assert.equal(shareableSeconds(r({ "cache-control": "public, max-age=4", age: "0" })), 4);
 });
 
 test("secret key material: oct keys, k or d members, or a body that is not a keyset", () => {

@@ -217,12 +217,16 @@ async fn serve(settings: Settings) -> Result<(), String> {
     let (stop_tx, stop_rx) = watch::channel(false);
     let scheduler = tokio::spawn(super::rotation::run(origin.clone(), stop_rx));
     let app = super::http::router(origin.clone());
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await;
+    let limits = super::serve::Limits {
+        header_timeout: origin.settings.header_timeout,
+        idle_timeout: origin.settings.idle_timeout,
+        max_connections: origin.settings.max_connections,
+        shutdown_timeout: origin.settings.shutdown_timeout,
+    };
+    // axum::serve has no header or idle timeout and no shutdown deadline: serve.rs does.
+    super::serve::run(listener, app, limits, shutdown_signal()).await;
     let _ = stop_tx.send(true);
     let _ = scheduler.await;
-    served.map_err(|e| format!("server error: {e}"))?;
     tracing::info!("jwtedge-origin stopped");
     Ok(())
 }

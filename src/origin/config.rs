@@ -11,7 +11,7 @@ use std::time::Duration;
 use crate::core::Algorithm;
 
 /// Every setting, by its TOML key. The environment variable is `JWTEDGE_` + the key uppercased.
-pub const SETTINGS: [&str; 16] = [
+pub const SETTINGS: [&str; 20] = [
     "listen",
     "data_dir",
     "database_url",
@@ -28,6 +28,10 @@ pub const SETTINGS: [&str; 16] = [
     "rotation_interval",
     "keyset_max_age",
     "leeway",
+    "header_timeout",
+    "idle_timeout",
+    "max_connections",
+    "shutdown_timeout",
 ];
 
 /// Configured credentials shorter than this are refused.
@@ -106,6 +110,14 @@ pub struct Settings {
     pub rotation_interval: Option<Duration>,
     pub keyset_max_age: Duration,
     pub leeway: Duration,
+    /// SPEC §7 "Serving" (see serve.rs): a request head must be complete this long after its
+    /// first byte; an idle keep-alive connection is closed after `idle_timeout`.
+    pub header_timeout: Duration,
+    pub idle_timeout: Duration,
+    /// Open connections at most (lowered to fit the open-file limit when serving).
+    pub max_connections: usize,
+    /// On SIGTERM/SIGINT, requests in flight get this long; then the process exits anyway.
+    pub shutdown_timeout: Duration,
     /// True when nothing at all was configured (no file, no variable, no flag): the embedded
     /// default, which `serve` explains at startup.
     pub embedded_default: bool,
@@ -148,7 +160,7 @@ impl RawConfig {
         let text = std::fs::read_to_string(path)
             .map_err(|e| file_err("--config", format!("cannot read the file: {e}")))?;
         let table: toml::Table = toml::from_str(&text)
-            .map_err(|e| file_err("--config", format!("not valid TOML: {e}")))?;
+            .map_err(|e| file_err("--config", describe_toml_error(&text, &e)))?;
         for (key, value) in table {
             let setting = known(&key).ok_or_else(|| {
                 file_err(
@@ -331,6 +343,32 @@ impl RawConfig {
         };
         let keyset_max_age = duration("keyset_max_age", "300s")?;
         let leeway = duration("leeway", "5s")?;
+        let header_timeout = duration("header_timeout", "10s")?;
+        let idle_timeout = duration("idle_timeout", "60s")?;
+        for (setting, d) in [
+            ("header_timeout", header_timeout),
+            ("idle_timeout", idle_timeout),
+        ] {
+            if d < Duration::from_millis(100) || d > Duration::from_secs(3600) {
+                return Err(err(setting, "must be between 100ms and 1h".into()));
+            }
+        }
+        let max_connections_text = text("max_connections", "1024");
+        let max_connections = max_connections_text
+            .trim()
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=1_000_000).contains(n))
+            .ok_or_else(|| {
+                err(
+                    "max_connections",
+                    format!("{max_connections_text:?} is not a number from 1 to 1000000"),
+                )
+            })?;
+        let shutdown_timeout = duration("shutdown_timeout", "10s")?;
+        if shutdown_timeout > Duration::from_secs(3600) {
+            return Err(err("shutdown_timeout", "must be at most 1h".into()));
+        }
         Ok(Settings {
             listen,
             data_dir,
@@ -348,8 +386,45 @@ impl RawConfig {
             rotation_interval,
             keyset_max_age,
             leeway,
+            header_timeout,
+            idle_timeout,
+            max_connections,
+            shutdown_timeout,
             embedded_default: self.is_empty() && !config_file_given,
         })
+    }
+}
+
+/// A TOML syntax error told by line, column and setting only. toml's own rendering quotes the
+/// offending line, which may hold a secret (`admin_token = "…` with its closing quote missing),
+/// and its message can quote the text too: neither is used.
+pub fn describe_toml_error(text: &str, error: &toml::de::Error) -> String {
+    let Some(span) = error.span() else {
+        return "not valid TOML (the text is not shown: it may hold a secret)".into();
+    };
+    let mut start = span.start.min(text.len());
+    while !text.is_char_boundary(start) {
+        start -= 1;
+    }
+    let before = &text[..start];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let column = text[line_start..start].chars().count() + 1;
+    // The key of that line, named only when it is a setting (anything else could be a secret
+    // pasted without its key).
+    let key = text[line_start..]
+        .lines()
+        .next()
+        .and_then(|l| l.split_once('='))
+        .map(|(k, _)| k.trim().trim_matches(|c| c == '"' || c == '\''))
+        .and_then(known);
+    match key {
+        Some(key) => format!(
+            "not valid TOML at line {line}, column {column}, the line of setting `{key}` (its text is not shown: it may hold a secret)"
+        ),
+        None => format!(
+            "not valid TOML at line {line}, column {column} (the line is not shown: it may hold a secret)"
+        ),
     }
 }
 
@@ -490,6 +565,62 @@ mod tests {
                 !e.to_string().contains("has a space"),
                 "no secret echoed: {e}"
             );
+        }
+    }
+
+    #[test]
+    fn serving_settings() {
+        let s = RawConfig::default().resolve(false).unwrap();
+        assert_eq!(s.header_timeout, Duration::from_secs(10));
+        assert_eq!(s.idle_timeout, Duration::from_secs(60));
+        assert_eq!(s.max_connections, 1024);
+        assert_eq!(s.shutdown_timeout, Duration::from_secs(10));
+        let mut raw = RawConfig::default();
+        raw.load_env(env(&[
+            ("JWTEDGE_HEADER_TIMEOUT", "1500ms"),
+            ("JWTEDGE_MAX_CONNECTIONS", "10"),
+            ("JWTEDGE_SHUTDOWN_TIMEOUT", "0s"),
+        ]));
+        let s = raw.resolve(false).unwrap();
+        assert_eq!(s.header_timeout, Duration::from_millis(1500));
+        assert_eq!(s.max_connections, 10);
+        assert_eq!(s.shutdown_timeout, Duration::ZERO);
+        for (var, value) in [
+            ("JWTEDGE_HEADER_TIMEOUT", "0s"),
+            ("JWTEDGE_IDLE_TIMEOUT", "2h"),
+            ("JWTEDGE_MAX_CONNECTIONS", "0"),
+            ("JWTEDGE_MAX_CONNECTIONS", "many"),
+            ("JWTEDGE_SHUTDOWN_TIMEOUT", "2h"),
+        ] {
+            let mut raw = RawConfig::default();
+            raw.load_env(env(&[(var, value)]));
+            let e = raw.resolve(false).err().expect(var);
+            assert_eq!(e.source, Source::Env(var.into()));
+        }
+    }
+
+    #[test]
+    fn toml_errors_never_quote_the_text() {
+        let cases = [
+            (
+                "a = 1\nadmin_token = \"SECRET-abc\n",
+                2,
+                Some("admin_token"),
+            ),
+            ("\n\n\"api_key\" = 'SECRET-x\n", 3, Some("api_key")),
+            ("SECRET-pasted-alone\n", 1, None),
+            ("listen = \"x\"\nlisten = \"SECRET\"\n", 2, Some("listen")),
+            ("é = 1\nx = [\"SECRET\"\n", 2, None),
+        ];
+        for (text, line, key) in cases {
+            let e = toml::from_str::<toml::Table>(text).unwrap_err();
+            let told = describe_toml_error(text, &e);
+            assert!(!told.contains("SECRET"), "{told}");
+            assert!(told.contains(&format!("line {line},")), "{text:?}: {told}");
+            match key {
+                Some(k) => assert!(told.contains(&format!("`{k}`")), "{told}"),
+                None => assert!(!told.contains('`'), "{told}"),
+            }
         }
     }
 

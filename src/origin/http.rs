@@ -1,5 +1,6 @@
 //! The HTTP API of SPEC §7 on axum: routes, credential checks (constant time), request bodies
-//! (size limit → 413, malformed JSON → 400 with a message), the keyset endpoint's caching
+//! (size limit → 413, refused from a declared `Content-Length` before any of the body is read,
+//! so no `100 Continue` is sent; malformed JSON → 400 with a message), the keyset endpoint's caching
 //! headers (`Cache-Control`, `ETag`, `304`), and a request log that records method,
 //! route template, status and duration only — never headers, bodies, raw paths or queries, so
 //! no secret or token reaches the log.
@@ -43,6 +44,7 @@ pub fn router(origin: Arc<Origin>) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn(refuse_declared_oversize))
         .layer(middleware::from_fn(log_request))
         .with_state(origin)
 }
@@ -66,6 +68,33 @@ async fn log_request(req: Request, next: Next) -> Response {
         "request"
     );
     resp
+}
+
+fn payload_too_large() -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+        format!("the request body is over {MAX_BODY_BYTES} bytes"),
+    )
+}
+
+/// A declared `Content-Length` over the limit is answered 413 before the body is touched:
+/// hyper sends `100 Continue` only when a handler starts reading, so a client that asked for
+/// it never sends the body. `Connection: close` because the unread body ends the connection
+/// (serve.rs closes it lingeringly so a client that sends anyway still reads this answer).
+async fn refuse_declared_oversize(req: Request, next: Next) -> Response {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|len| len > MAX_BODY_BYTES as u64) {
+        let mut resp = payload_too_large().into_response();
+        resp.headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        return resp;
+    }
+    next.run(req).await
 }
 
 async fn not_found() -> ApiError {
@@ -112,11 +141,7 @@ fn json_body<T: DeserializeOwned>(
 ) -> Result<Option<T>, ApiError> {
     let bytes = body.map_err(|rej| {
         if rej.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                format!("the request body is over {MAX_BODY_BYTES} bytes"),
-            )
+            payload_too_large()
         } else {
             ApiError::bad_request("bad_body", "cannot read the request body")
         }

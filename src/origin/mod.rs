@@ -7,7 +7,8 @@
 //! - [`sessions`]: sessions and refresh-token rotation with theft detection (pure);
 //!   [`session_service`]: the session operations.
 //! - [`store`]: the storage trait and its SQLite and PostgreSQL backends.
-//! - [`service`]: the operations; [`http`]: the HTTP API; [`rotation`]: the scheduler;
+//! - [`service`]: the operations; [`http`]: the HTTP API; [`serve`]: connections (timeouts,
+//!   cap, lingering close, shutdown deadline); [`rotation`]: the scheduler;
 //!   [`metrics`]: Prometheus counters; [`error`]: request errors; [`cli`]: the command line.
 
 pub mod cli;
@@ -20,6 +21,7 @@ pub mod keys;
 pub mod metrics;
 pub mod rotation;
 pub mod secrets;
+pub mod serve;
 pub mod service;
 pub mod session_service;
 pub mod sessions;

@@ -2,14 +2,19 @@
 //! credential). Configured values win; what is not configured is generated once into the data
 //! directory — `master.key` and `credentials.toml`, both mode 0600, written atomically — and
 //! read back on later starts. Logs name the files, never the values.
+//!
+//! Like ssh, startup refuses files another local user could have written or read: the data
+//! directory and the SQLite database must belong to the running user and not be writable by
+//! group or others; the secret files must belong to the running user and be private (0600).
+//! Each refusal names the path and the fix. The three credentials must differ from each other.
 
 use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::config::Settings;
+use super::config::{Database, Settings};
 use super::crypto_at_rest::{random_id, MasterKey};
 
 pub const MASTER_KEY_FILE: &str = "master.key";
@@ -69,7 +74,63 @@ impl std::fmt::Display for SecretsError {
     }
 }
 
-/// Creates the data directory (mode 0700) if needed.
+/// What a path holds, for the permission checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Guarded {
+    /// The data directory (or the SQLite file's directory): others could replace files in it.
+    Dir,
+    /// master.key, credentials.toml: others must neither read nor write them.
+    Secret,
+    /// The SQLite database and its journal files: others must not write them (refresh-token
+    /// hashes and sealed keys live there).
+    Database,
+}
+
+fn running_uid() -> u32 {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() }
+}
+
+/// Refuses `path` when another user owns it or could write it (or read it, for secrets).
+/// A path that does not exist passes: what this process creates is private.
+fn check_permissions(path: &Path, kind: Guarded) -> Result<(), SecretsError> {
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => {
+            return Err(SecretsError(format!(
+                "cannot inspect {}: {e}",
+                path.display()
+            )))
+        }
+    };
+    let uid = running_uid();
+    if meta.uid() != uid {
+        return Err(SecretsError(format!(
+            "refusing {}: it is owned by uid {}, not by the user running jwtedge-origin (uid {uid}), \
+             so another user could have written it. Fix: check it, then `chown {uid} {}`",
+            path.display(),
+            meta.uid(),
+            path.display()
+        )));
+    }
+    let mode = meta.mode() & 0o7777;
+    let (forbidden, exposure, fix) = match kind {
+        Guarded::Dir => (0o022, "writable by group or others", "700"),
+        Guarded::Secret => (0o077, "readable or writable by group or others", "600"),
+        Guarded::Database => (0o022, "writable by group or others", "600"),
+    };
+    if mode & forbidden != 0 {
+        return Err(SecretsError(format!(
+            "refusing {}: mode {mode:04o} is {exposure}. Fix: check it, then `chmod {fix} {}`",
+            path.display(),
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Creates the data directory (mode 0700) if needed, and refuses one with loose permissions.
 pub fn ensure_data_dir(dir: &Path) -> Result<(), SecretsError> {
     std::fs::DirBuilder::new()
         .recursive(true)
@@ -80,7 +141,27 @@ pub fn ensure_data_dir(dir: &Path) -> Result<(), SecretsError> {
                 "invalid setting `data_dir`: cannot create {}: {e}",
                 dir.display()
             ))
-        })
+        })?;
+    check_permissions(dir, Guarded::Dir)
+        .map_err(|e| SecretsError(format!("invalid setting `data_dir`: {e}")))
+}
+
+/// The SQLite database and its journal files, and a directory of its own outside data_dir.
+fn check_sqlite_files(settings: &Settings) -> Result<(), SecretsError> {
+    let Database::Sqlite(db) = &settings.database else {
+        return Ok(());
+    };
+    if let Some(dir) = db.parent().filter(|p| !p.as_os_str().is_empty()) {
+        if dir != settings.data_dir {
+            check_permissions(dir, Guarded::Dir)?;
+        }
+    }
+    for suffix in ["", "-wal", "-shm"] {
+        let mut path = db.as_os_str().to_owned();
+        path.push(suffix);
+        check_permissions(Path::new(&path), Guarded::Database)?;
+    }
+    Ok(())
 }
 
 /// Writes `contents` to `path` with mode 0600, atomically (temp file, fsync, rename), and
@@ -116,16 +197,9 @@ fn write_new_secret_file(path: &Path, contents: &str) -> Result<(), SecretsError
 }
 
 fn read_secret_file(path: &Path) -> Result<Option<String>, SecretsError> {
+    check_permissions(path, Guarded::Secret)?;
     match std::fs::read_to_string(path) {
-        Ok(text) => {
-            let mode = std::fs::metadata(path)
-                .map(|m| m.permissions().mode() & 0o777)
-                .unwrap_or(0);
-            if mode & 0o077 != 0 {
-                tracing::warn!(file = %path.display(), mode = format!("{mode:o}"), "secret file is readable by others; chmod 600 it");
-            }
-            Ok(Some(text))
-        }
+        Ok(text) => Ok(Some(text)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(SecretsError(format!("cannot read {}: {e}", path.display()))),
     }
@@ -137,6 +211,7 @@ fn new_credential() -> String {
 
 /// Resolves every secret (see the module comment).
 pub fn resolve(settings: &Settings) -> Result<Secrets, SecretsError> {
+    check_sqlite_files(settings)?;
     let mut generated = Vec::new();
     let mut master_key_file = None;
     let master_key = match &settings.master_key {
@@ -184,8 +259,13 @@ pub fn resolve(settings: &Settings) -> Result<Secrets, SecretsError> {
             generated.push(path.clone());
         }
         let text = read_secret_file(&path)?.unwrap_or_default();
-        from_file = toml::from_str(&text)
-            .map_err(|e| SecretsError(format!("{} is not valid: {e}", path.display())))?;
+        from_file = toml::from_str(&text).map_err(|e| {
+            SecretsError(format!(
+                "{} is not valid: {}",
+                path.display(),
+                super::config::describe_toml_error(&text, &e)
+            ))
+        })?;
         credentials_file = Some(path);
     }
     let pick = |configured: &Option<String>, filed: Option<String>, name: &str| {
@@ -200,15 +280,34 @@ pub fn resolve(settings: &Settings) -> Result<Secrets, SecretsError> {
                 ))
             })
     };
+    let api_key = pick(&settings.api_key, from_file.api_key, "api_key")?;
+    let admin_token = pick(&settings.admin_token, from_file.admin_token, "admin_token")?;
+    let edge_credential = pick(
+        &settings.edge_credential,
+        from_file.edge_credential,
+        "edge_credential",
+    )?;
+    // Each credential opens its own routes only: equal values would let one open the others'.
+    let named = [
+        ("api_key", &api_key),
+        ("admin_token", &admin_token),
+        ("edge_credential", &edge_credential),
+    ];
+    for (i, (a, first)) in named.iter().enumerate() {
+        for (b, second) in &named[i + 1..] {
+            if first.matches(&second.0) {
+                return Err(SecretsError(format!(
+                    "settings `{a}` and `{b}` have the same value: each credential must be \
+                     different (a leaked `{a}` must not also open what `{b}` guards)"
+                )));
+            }
+        }
+    }
     Ok(Secrets {
         master_key,
-        api_key: pick(&settings.api_key, from_file.api_key, "api_key")?,
-        admin_token: pick(&settings.admin_token, from_file.admin_token, "admin_token")?,
-        edge_credential: pick(
-            &settings.edge_credential,
-            from_file.edge_credential,
-            "edge_credential",
-        )?,
+        api_key,
+        admin_token,
+        edge_credential,
         generated,
         credentials_file,
         master_key_file,
@@ -218,6 +317,7 @@ pub fn resolve(settings: &Settings) -> Result<Secrets, SecretsError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt;
 
     #[test]
     fn credentials_compare_exactly() {

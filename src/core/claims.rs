@@ -10,14 +10,29 @@ use super::{Reason, VerifyOptions};
 #[derive(Debug, Clone, PartialEq, Default, Deserialize)]
 #[serde(default)]
 pub struct Claims {
+    #[serde(deserialize_with = "non_null")]
     pub iss: Option<String>,
+    #[serde(deserialize_with = "non_null")]
     pub sub: Option<String>,
+    #[serde(deserialize_with = "non_null")]
     pub aud: Option<Audience>,
+    /// `"exp": null` stays `None`: the token has no expiry, which is `missing_claim` (a vector
+    /// pins it), not `malformed`.
     pub exp: Option<f64>,
+    #[serde(deserialize_with = "non_null")]
     pub nbf: Option<f64>,
+    #[serde(deserialize_with = "non_null")]
     pub iat: Option<f64>,
+    #[serde(deserialize_with = "non_null")]
     pub jti: Option<StringCheck>,
+    #[serde(deserialize_with = "non_null")]
     pub sid: Option<StringCheck>,
+}
+
+/// A registered claim that is present must have its type: `null` is a wrong type, not "absent"
+/// (`"nbf": null` would otherwise skip the check; jose refuses it too). Absent stays `None`.
+fn non_null<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
 }
 
 /// `aud`: one string or an array of strings (RFC 7519 §4.1.3).
@@ -157,6 +172,13 @@ mod tests {
             "duplicate claim"
         );
         assert!(Claims::parse(r#"[1]"#).is_none());
+        for claim in ["iss", "sub", "aud", "nbf", "iat", "jti", "sid"] {
+            let json = format!(r#"{{"exp":1,"{claim}":null}}"#);
+            assert!(
+                Claims::parse(&json).is_none(),
+                "{claim}: null is not absent"
+            );
+        }
         assert!(Claims::parse(r#"{"exp":1e999}"#).is_none());
         let c = Claims::parse(r#"{"exp":1.5,"aud":["a","b"],"custom":{"x":[1]}}"#).unwrap();
         assert_eq!(c.exp, Some(1.5));

@@ -21,9 +21,9 @@ pub enum KeyNeed<'a> {
 struct RawHeader<'a> {
     #[serde(borrow)]
     alg: Cow<'a, str>,
-    #[serde(default, borrow)]
+    #[serde(default, borrow, deserialize_with = "string_member")]
     kid: Option<Cow<'a, str>>,
-    #[serde(default, borrow)]
+    #[serde(default, borrow, deserialize_with = "string_member")]
     typ: Option<Cow<'a, str>>,
     /// Present at all, whatever its value: no `crit` extension is understood.
     #[serde(default, deserialize_with = "crit_present")]
@@ -37,6 +37,31 @@ fn crit_present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error
         Some(_) => Ok(true),
         None => Err(serde::de::Error::custom("crit is null")),
     }
+}
+
+/// `kid` and `typ` are strings when present (RFC 7515 §4.1.4, §4.1.9): `null` is a malformed
+/// header, not an absent member (a `"kid": null` token would otherwise take the kid-less path).
+/// Borrowed when the JSON has no escapes, as serde's own `Cow` borrowing does.
+fn string_member<'de: 'a, 'a, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Cow<'a, str>>, D::Error> {
+    struct V;
+    impl<'de> serde::de::Visitor<'de> for V {
+        type Value = Cow<'de, str>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a string")
+        }
+        fn visit_borrowed_str<E: serde::de::Error>(self, s: &'de str) -> Result<Self::Value, E> {
+            Ok(Cow::Borrowed(s))
+        }
+        fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Self::Value, E> {
+            Ok(Cow::Owned(s.to_owned()))
+        }
+        fn visit_string<E: serde::de::Error>(self, s: String) -> Result<Self::Value, E> {
+            Ok(Cow::Owned(s))
+        }
+    }
+    d.deserialize_str(V).map(Some)
 }
 
 /// A token that parsed but is not trusted: nothing in it may be acted on until

@@ -387,6 +387,40 @@ pub fn vectors() -> Vec<Vector> {
             ),
             "UNAUTHORISED/malformed",
         ),
+        // null is a wrong type, not an absent member (found by tests/fuzz_core.rs and the jose
+        // differential: jose refuses kid/nbf/iat null, jwtedge took them as absent).
+        v(
+            "kid null (not the kid-less path)",
+            hs_token(&HS_SECRET, r#"{"alg":"HS256","kid":null}"#, &good_claims),
+            "UNAUTHORISED/malformed",
+        ),
+        v(
+            "typ null",
+            ed_token(
+                1,
+                r#"{"alg":"EdDSA","kid":"ed-1","typ":null}"#,
+                &good_claims,
+            ),
+            "UNAUTHORISED/malformed",
+        ),
+        v(
+            "nbf null (not a skipped check)",
+            ed_token(1, ED_H, &claims_over(&[("nbf", "null")])),
+            "UNAUTHORISED/malformed",
+        ),
+        v(
+            "iat null",
+            ed_token(1, ED_H, &claims_over(&[("iat", "null")])),
+            "UNAUTHORISED/malformed",
+        ),
+        with_opts(
+            v(
+                "iss null without an issuer expectation",
+                ed_token(1, ED_H, &claims_over(&[("iss", "null")])),
+                "UNAUTHORISED/malformed",
+            ),
+            "{}",
+        ),
         v("empty string", String::new(), "UNAUTHORISED/malformed"),
         v(
             "two dots, empty parts",

@@ -8,7 +8,7 @@
 #            Chromium (Debian's chromium + chromedriver)
 #   pkg      wasm-pack build of pkg/ (prints the .wasm size, fails over budget)
 #   node     node:test suites importing pkg/ as a user would (jose interop, keyset fetching, the
-#            origin's keyset through jose)
+#            origin's keyset through jose, 10,000 mutated tokens judged by jwtedge and by jose)
 #   worker   the worker in real workerd against the real origin, and the browser refresh flow
 #   bench    a smoke run of every benchmark (one short round), so they cannot rot
 set -euo pipefail
@@ -34,7 +34,8 @@ eval "$(bash scripts/pg.sh start)"
 trap 'bash "$ROOT/scripts/pg.sh" stop "$JWTEDGE_TEST_PG_DIR" >/dev/null 2>&1 || true' EXIT
 export JWTEDGE_TEST_DATABASE_URL
 mkdir -p target
-cargo test 2>&1 | tee target/native-tests.log | grep -E '^(test result|     Running|failures:|---- )' || true
+# fuzz_core lines: the case counts of tests/fuzz_core.rs (a few seconds; scripts/fuzz.sh runs longer).
+cargo test 2>&1 | tee target/native-tests.log | grep -E '^(test result|     Running|failures:|---- |fuzz_core )' || true
 if grep -qE 'test result: FAILED|^error' target/native-tests.log \
    || ! grep -q 'test result: ok' target/native-tests.log; then
   cat target/native-tests.log

@@ -1,7 +1,8 @@
 //! Serving under hostile clients (SPEC §7 "Serving"; issue 8, finding 7), against the real
 //! binary: connections that never finish their request head are closed at the header timeout
 //! (also when they trickle bytes); idle keep-alive connections live until the idle timeout,
-//! not the header timeout; the connection cap holds; with the open-file limit at 256, 300
+//! not the header timeout; a request body must follow its headers within the header
+//! timeout (408); the connection cap holds; with the open-file limit at 256, 300
 //! stalled connections do not keep `/healthz` from answering; and SIGTERM with a request hung
 //! in flight stops accepting at once and exits within `shutdown_timeout`.
 //!
@@ -232,6 +233,51 @@ fn stalled_heads_close_at_the_header_timeout_and_idle_connections_at_the_idle_ti
     );
     // The server is fine.
     assert_eq!(http(&origin.addr, "GET", "/healthz", &[], None).status, 200);
+    drop(origin);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_body_that_does_not_arrive_is_cut_at_the_header_timeout() {
+    // Headers complete, body trickled: the handler never runs, the client gets 408 and the
+    // connection ends, instead of holding a slot for as long as the client likes.
+    let dir = temp_dir("serve-slow-body");
+    let env = env_with(&dir, &[("JWTEDGE_HEADER_TIMEOUT", "1s")]);
+    let origin = Served::start(&env, &dir, "");
+    let mut s = TcpStream::connect(&origin.addr).unwrap();
+    s.write_all(
+        format!(
+            "POST /sessions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {API_KEY}\r\n\
+             Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"sub\""
+        )
+        .as_bytes(),
+    )
+    .unwrap();
+    let sent = Instant::now();
+    let mut writer = s.try_clone().unwrap();
+    let trickle = std::thread::spawn(move || {
+        for _ in 0..20 {
+            std::thread::sleep(Duration::from_millis(200));
+            if writer.write_all(b" ").is_err() {
+                break;
+            }
+        }
+    });
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut answer = Vec::new();
+    let _ = s.read_to_end(&mut answer);
+    let took = sent.elapsed();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(
+        answer.starts_with("HTTP/1.1 408"),
+        "{answer:?} after {took:?}"
+    );
+    assert!(answer.contains("request_timeout"), "{answer}");
+    assert!(
+        took >= Duration::from_millis(900) && took < Duration::from_secs(3),
+        "{took:?}"
+    );
+    trickle.join().unwrap();
     drop(origin);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -1,14 +1,15 @@
 //! The HTTP API of SPEC §7 on axum: routes, credential checks (constant time), request bodies
 //! (size limit → 413, refused from a declared `Content-Length` before any of the body is read,
-//! so no `100 Continue` is sent; malformed JSON → 400 with a message), the keyset endpoint's caching
+//! so no `100 Continue` is sent; a body must arrive within `header_timeout` of its headers →
+//! 408; malformed JSON → 400 with a message), the keyset endpoint's caching
 //! headers (`Cache-Control`, `ETag`, `304`), and a request log that records method,
 //! route template, status and duration only — never headers, bodies, raw paths or queries, so
 //! no secret or token reaches the log.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{DefaultBodyLimit, MatchedPath, Path, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -16,6 +17,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -31,6 +33,7 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 type AppState = Arc<Origin>;
 
 pub fn router(origin: Arc<Origin>) -> Router {
+    let body_deadline = origin.settings.header_timeout;
     Router::new()
         .route("/.well-known/jwks.json", get(jwks))
         .route("/sessions", post(create_session))
@@ -44,7 +47,7 @@ pub fn router(origin: Arc<Origin>) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(middleware::from_fn(refuse_declared_oversize))
+        .layer(middleware::from_fn_with_state(body_deadline, read_body))
         .layer(middleware::from_fn(log_request))
         .with_state(origin)
 }
@@ -78,22 +81,51 @@ fn payload_too_large() -> ApiError {
     )
 }
 
+/// An answer after which the connection ends (the body was not read to its end; serve.rs
+/// closes lingeringly so a client still sending reads this answer instead of a reset).
+fn closing(error: ApiError) -> Response {
+    let mut resp = error.into_response();
+    resp.headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    resp
+}
+
+/// Reads the whole request body before the handler runs, under the size limit and within
+/// `deadline` of the headers (a body trickled byte by byte must not hold a connection).
 /// A declared `Content-Length` over the limit is answered 413 before the body is touched:
-/// hyper sends `100 Continue` only when a handler starts reading, so a client that asked for
-/// it never sends the body. `Connection: close` because the unread body ends the connection
-/// (serve.rs closes it lingeringly so a client that sends anyway still reads this answer).
-async fn refuse_declared_oversize(req: Request, next: Next) -> Response {
+/// hyper sends `100 Continue` only when the body is first read, so a client that asked for it
+/// never sends the body.
+async fn read_body(State(deadline): State<Duration>, req: Request, next: Next) -> Response {
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
     if declared.is_some_and(|len| len > MAX_BODY_BYTES as u64) {
-        let mut resp = payload_too_large().into_response();
-        resp.headers_mut()
-            .insert(header::CONNECTION, HeaderValue::from_static("close"));
-        return resp;
+        return closing(payload_too_large());
     }
+    let (parts, body) = req.into_parts();
+    let read = tokio::time::timeout(deadline, Limited::new(body, MAX_BODY_BYTES).collect()).await;
+    let bytes = match read {
+        Ok(Ok(collected)) => collected.to_bytes(),
+        Ok(Err(e)) if e.downcast_ref::<LengthLimitError>().is_some() => {
+            return closing(payload_too_large())
+        }
+        Ok(Err(_)) => {
+            return closing(ApiError::bad_request(
+                "bad_body",
+                "cannot read the request body",
+            ))
+        }
+        Err(_) => {
+            return closing(ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "request_timeout",
+                "the request body did not arrive in time",
+            ))
+        }
+    };
+    let req = Request::from_parts(parts, Body::from(bytes));
     next.run(req).await
 }
 

@@ -1645,7 +1645,7 @@ fn fuzz_cache_control() {
         "max-age=3é",
     ];
     let budget = Budget::from_env();
-    let stats = budget.run("cache-control", 0.25, |rng, stats| {
+    let stats = budget.run("cache_control", 0.25, |rng, stats| {
         let mut g = Gen {
             rng,
             log: Vec::new(),

@@ -11,10 +11,11 @@ use std::time::Duration;
 use crate::core::Algorithm;
 
 /// Every setting, by its TOML key. The environment variable is `JWTEDGE_` + the key uppercased.
-pub const SETTINGS: [&str; 20] = [
+pub const SETTINGS: [&str; 21] = [
     "listen",
     "data_dir",
     "database_url",
+    "database_pool_size",
     "master_key",
     "api_key",
     "admin_token",
@@ -95,6 +96,8 @@ pub struct Settings {
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
     pub database: Database,
+    /// PostgreSQL connections per process at most (the pool's size).
+    pub database_pool_size: usize,
     pub master_key: Option<String>,
     pub api_key: Option<String>,
     pub admin_token: Option<String>,
@@ -261,9 +264,8 @@ impl RawConfig {
             Some((url, _)) => {
                 let url = url.trim();
                 if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-                    url.parse::<tokio_postgres::Config>().map_err(|e| {
-                        err("database_url", format!("not a valid PostgreSQL URL: {e}"))
-                    })?;
+                    // sslmode / sslrootcert included (libpq's TLS parameters).
+                    super::store::pg_tls::parse_url(url).map_err(|m| err("database_url", m))?;
                     Database::Postgres(url.to_string())
                 } else if let Some(path) = url.strip_prefix("sqlite://") {
                     if path.is_empty() {
@@ -365,6 +367,18 @@ impl RawConfig {
                     format!("{max_connections_text:?} is not a number from 1 to 1000000"),
                 )
             })?;
+        let pool_text = text("database_pool_size", "8");
+        let database_pool_size = pool_text
+            .trim()
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=1000).contains(n))
+            .ok_or_else(|| {
+                err(
+                    "database_pool_size",
+                    format!("{pool_text:?} is not a number from 1 to 1000"),
+                )
+            })?;
         let shutdown_timeout = duration("shutdown_timeout", "10s")?;
         if shutdown_timeout > Duration::from_secs(3600) {
             return Err(err("shutdown_timeout", "must be at most 1h".into()));
@@ -373,6 +387,7 @@ impl RawConfig {
             listen,
             data_dir,
             database,
+            database_pool_size,
             master_key: self.get("master_key").map(|(v, _)| v.trim().to_string()),
             api_key: secret("api_key")?,
             admin_token: secret("admin_token")?,

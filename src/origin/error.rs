@@ -67,6 +67,12 @@ impl From<StoreError> for ApiError {
                     "the database is unavailable; try again",
                 )
             }
+            // Logged by the store when the outage starts and ends, not per request.
+            StoreError::Unavailable(_) => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "store_unavailable",
+                "the database is unavailable; try again",
+            ),
             StoreError::Corrupt(m) => {
                 tracing::error!(error = %m, "unreadable data in the database");
                 ApiError::new(

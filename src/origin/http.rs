@@ -36,7 +36,7 @@ pub fn router(origin: Arc<Origin>) -> Router {
     let body_deadline = origin.settings.header_timeout;
     Router::new()
         .route("/.well-known/jwks.json", get(jwks))
-        .route("/sessions", post(create_session))
+        .route("/sessions", post(create_session).get(list_subject_sessions))
         .route("/sessions/refresh", post(refresh_session))
         .route("/sessions/revoke", post(revoke_session))
         .route("/keys", get(list_keys))
@@ -322,6 +322,8 @@ async fn refresh_session(
 struct RevokeBody {
     refresh_token: Option<String>,
     session_id: Option<String>,
+    /// Every session of this subject (with the API key).
+    sub: Option<String>,
 }
 
 async fn revoke_session(
@@ -330,9 +332,15 @@ async fn revoke_session(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let req: RevokeBody = json_body(body, false)?.expect("required");
-    let sid = match (req.refresh_token, req.session_id) {
-        (Some(token), None) => origin.revoke_session_by_token(&token).await?,
-        (None, Some(sid)) => {
+    let sid = match (req.refresh_token, req.session_id, req.sub) {
+        (Some(token), None, None) => origin.revoke_session_by_token(&token).await?,
+        (None, None, Some(sub)) => {
+            require(&origin, &origin.secrets.api_key, &headers)?;
+            let n = origin.revoke_subject_sessions(&sub).await?;
+            let body = serde_json::json!({ "revoked": true, "sub": sub, "sessions_revoked": n });
+            return Ok(no_store(Json(body).into_response()));
+        }
+        (None, Some(sid), None) => {
             require(&origin, &origin.secrets.api_key, &headers)?;
             origin.revoke_session(&sid).await?;
             sid
@@ -340,13 +348,37 @@ async fn revoke_session(
         _ => {
             return Err(ApiError::bad_request(
                 "invalid_request",
-                "send either `refresh_token`, or `session_id` with the API key",
+                "send one of: `refresh_token`; or, with the API key, `session_id` or `sub`",
             ))
         }
     };
     Ok(no_store(
         Json(serde_json::json!({ "revoked": true, "session_id": sid })).into_response(),
     ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SubjectQuery {
+    sub: String,
+}
+
+/// `GET /sessions?sub=…` (API key): the subject's sessions, oldest first.
+async fn list_subject_sessions(
+    State(origin): State<AppState>,
+    headers: HeaderMap,
+    query: Result<axum::extract::Query<SubjectQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    require(&origin, &origin.secrets.api_key, &headers)?;
+    let axum::extract::Query(q) = query.map_err(|_| {
+        ApiError::bad_request(
+            "invalid_request",
+            "send the subject as `?sub=…` (URL-encoded)",
+        )
+    })?;
+    let (sessions, truncated) = origin.list_subject_sessions(&q.sub).await?;
+    let body = serde_json::json!({ "sub": q.sub, "sessions": sessions, "truncated": truncated });
+    Ok(no_store(Json(body).into_response()))
 }
 
 async fn list_keys(

@@ -74,7 +74,7 @@ impl Origin {
                 )
             }
             Database::Postgres(url) => Arc::new(
-                PostgresStore::connect(url)
+                PostgresStore::connect(url, settings.database_pool_size)
                     .await
                     .map_err(|e| format!("invalid setting `database_url`: {e}"))?,
             ),

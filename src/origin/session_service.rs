@@ -2,7 +2,10 @@
 //! creating a session (subject and claims checked), refreshing it ("refresh-token rotation,
 //! exactly": the successor is derived from the presented token, the store decides and writes in
 //! one transaction), revoking it, and signing its access tokens with the current key (SPEC §2
-//! profile). The decisions themselves are pure, in `sessions.rs`.
+//! profile); and the sessions of one subject: listing them, and revoking them all ("sign out
+//! everywhere": every refresh token dies at once; access tokens already issued stay valid until
+//! their `exp`, as there is no revocation list at the edge). The decisions themselves are pure,
+//! in `sessions.rs`.
 
 use axum::http::StatusCode;
 use serde::Serialize;
@@ -20,6 +23,20 @@ use super::signer;
 /// `nbf`, which would make a fresh token unusable.
 pub const RESERVED_CLAIMS: [&str; 8] = ["iss", "sub", "aud", "iat", "exp", "jti", "sid", "nbf"];
 pub const MAX_CLAIMS_BYTES: usize = 4096;
+
+/// `GET /sessions?sub=…` lists at most this many sessions (the oldest first).
+pub const MAX_LISTED_SESSIONS: u32 = 1000;
+
+/// One session of a subject, as `GET /sessions?sub=…` shows it. Times are Unix seconds.
+#[derive(Debug, Clone, Serialize)]
+pub struct SubjectSession {
+    pub session_id: String,
+    pub created_at: i64,
+    /// When a refresh token of the session was last exchanged; `None`: never refreshed.
+    pub last_refreshed_at: Option<i64>,
+    pub revoked: bool,
+    pub revoked_at: Option<i64>,
+}
 
 #[derive(Debug, Clone, Serialize)]
 pub struct SessionTokens {
@@ -209,5 +226,47 @@ impl Origin {
         self.metrics.sessions_revoked.inc();
         tracing::info!(sid = %sid, "session revoked");
         Ok(())
+    }
+
+    /// Revokes every session of `sub` (none is no error: 0); returns how many were revoked.
+    pub async fn revoke_subject_sessions(&self, sub: &str) -> Result<u64, ApiError> {
+        sessions::check_subject(sub).map_err(|e| ApiError::bad_request(e.code(), e.message()))?;
+        let n = self
+            .store
+            .revoke_subject_sessions(sub, now_ms())
+            .await
+            .map_err(|e| self.store_failed(e))?;
+        self.metrics.sessions_revoked.add(n);
+        // The subject is not logged (it may be an e-mail address); the count is.
+        tracing::info!(sessions = n, "all sessions of a subject revoked");
+        Ok(n)
+    }
+
+    /// The sessions of `sub`, oldest first, and whether there were more than
+    /// [`MAX_LISTED_SESSIONS`].
+    pub async fn list_subject_sessions(
+        &self,
+        sub: &str,
+    ) -> Result<(Vec<SubjectSession>, bool), ApiError> {
+        sessions::check_subject(sub).map_err(|e| ApiError::bad_request(e.code(), e.message()))?;
+        let mut rows = self
+            .store
+            .list_subject_sessions(sub, MAX_LISTED_SESSIONS + 1)
+            .await
+            .map_err(|e| self.store_failed(e))?;
+        let truncated = rows.len() > MAX_LISTED_SESSIONS as usize;
+        rows.truncate(MAX_LISTED_SESSIONS as usize);
+        let secs = |ms: i64| ms.div_euclid(1000);
+        let listed = rows
+            .into_iter()
+            .map(|r| SubjectSession {
+                session_id: r.id,
+                created_at: secs(r.created_at),
+                last_refreshed_at: r.last_refreshed_at.map(secs),
+                revoked: r.revoked_at.is_some(),
+                revoked_at: r.revoked_at.map(secs),
+            })
+            .collect();
+        Ok((listed, truncated))
     }
 }

@@ -24,6 +24,16 @@ pub struct SessionRecord {
     pub revoked_at: Option<i64>,
 }
 
+/// A session as `GET /sessions?sub=…` lists it. Times are Unix milliseconds; the last refresh
+/// is when one of its refresh tokens was last rotated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionSummary {
+    pub id: String,
+    pub created_at: i64,
+    pub last_refreshed_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
 /// One refresh token, by hash. `used_at` is set when it was rotated (exchanged for a new pair).
 #[derive(Clone, PartialEq, Eq)]
 pub struct RefreshRecord {

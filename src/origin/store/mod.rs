@@ -5,18 +5,23 @@
 //! a pure step of `keys.rs` on it, writes back the difference and bumps a generation counter
 //! that replicas poll to pick the change up.
 
+pub mod pg_pool;
+pub mod pg_tls;
 pub mod postgres;
 pub mod sqlite;
 
 use async_trait::async_trait;
 
 use super::keys::{KeyError, KeyOutcome, KeyRecord};
-use super::sessions::{RefreshRecord, RefreshResult, SessionRecord};
+use super::sessions::{RefreshRecord, RefreshResult, SessionRecord, SessionSummary};
 
 #[derive(Debug)]
 pub enum StoreError {
-    /// The database failed or could not be reached.
+    /// The database answered with an error.
     Backend(String),
+    /// The database cannot be reached or used right now (connection refused, TLS, a closed
+    /// connection, a shutdown); the store logs the outage once, not each request.
+    Unavailable(String),
     /// A key operation was refused (unknown kid, conditional rotation lost…).
     Key(KeyError),
     /// The database holds something this version cannot read.
@@ -27,6 +32,7 @@ impl std::fmt::Display for StoreError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             StoreError::Backend(m) => write!(f, "database error: {m}"),
+            StoreError::Unavailable(m) => write!(f, "database unavailable: {m}"),
             StoreError::Key(e) => write!(f, "{e}"),
             StoreError::Corrupt(m) => write!(f, "unreadable data in the database: {m}"),
         }
@@ -99,6 +105,18 @@ pub trait Store: Send + Sync + 'static {
 
     /// Revokes a session by id; false when there is no such session.
     async fn revoke_session(&self, id: &str, now: i64) -> Result<bool, StoreError>;
+
+    /// Revokes every session of `sub` not revoked yet; returns how many. Like any revoke, this
+    /// serialises with the refreshes of those sessions, so no refresh token of them works
+    /// afterwards.
+    async fn revoke_subject_sessions(&self, sub: &str, now: i64) -> Result<u64, StoreError>;
+
+    /// The sessions of `sub`, oldest first, at most `limit`.
+    async fn list_subject_sessions(
+        &self,
+        sub: &str,
+        limit: u32,
+    ) -> Result<Vec<SessionSummary>, StoreError>;
 
     /// Deletes refresh tokens that expired before `before`; returns how many.
     async fn purge_expired(&self, before: i64) -> Result<u64, StoreError>;

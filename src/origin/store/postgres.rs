@@ -3,17 +3,19 @@
 //! rotation due?" check inside one transaction sees the other's committed rotation (once per
 //! interval, never twice). A refresh holds its session's row lock (`FOR UPDATE`), so the
 //! refreshes of one session run one at a time across replicas: one successor per token.
-//! One connection per process, re-established when it drops.
+//! Connections come from a pool (`pg_pool.rs`, TLS per `pg_tls.rs`); each operation holds one
+//! for its whole transaction. Every operation's result passes the pool's outage tracking.
 
 use async_trait::async_trait;
-use tokio::sync::{Mutex, MutexGuard};
-use tokio_postgres::{Client, GenericClient, NoTls, Row};
+use tokio_postgres::{GenericClient, Row};
 
+use super::pg_pool::{pg_error, PgPool};
 use super::{KeyMutation, KeySnapshot, Store, StoreError};
 use crate::core::Algorithm;
 use crate::origin::keys::{diff, KeyOutcome, KeyRecord, KeyState};
 use crate::origin::sessions::{
     decide, RefreshDecision, RefreshRecord, RefreshRejection, RefreshResult, SessionRecord,
+    SessionSummary,
 };
 
 /// The advisory lock serialising key operations and migrations ("jwte").
@@ -51,46 +53,27 @@ CREATE TABLE IF NOT EXISTS refresh_tokens (
 );
 CREATE INDEX IF NOT EXISTS refresh_tokens_session ON refresh_tokens(session_id);
 CREATE INDEX IF NOT EXISTS refresh_tokens_expiry ON refresh_tokens(expires_at);
+CREATE INDEX IF NOT EXISTS sessions_sub ON sessions(sub);
 INSERT INTO meta (key, value) VALUES ('schema_version', '1') ON CONFLICT DO NOTHING;
 INSERT INTO meta (key, value) VALUES ('key_generation', '0') ON CONFLICT DO NOTHING;
 ";
 
 pub struct PostgresStore {
-    config: tokio_postgres::Config,
-    client: Mutex<Option<Client>>,
+    pool: PgPool,
 }
 
 fn be(e: tokio_postgres::Error) -> StoreError {
     // tokio-postgres errors never carry the connection password.
-    StoreError::Backend(e.to_string())
+    pg_error(e)
 }
 
 impl PostgresStore {
-    /// Connects once (so a wrong URL is a startup error).
-    pub async fn connect(url: &str) -> Result<PostgresStore, StoreError> {
-        let config: tokio_postgres::Config = url
-            .parse()
-            .map_err(|e| StoreError::Backend(format!("bad database_url: {e}")))?;
-        let store = PostgresStore {
-            config,
-            client: Mutex::new(None),
-        };
-        drop(store.client().await?);
-        Ok(store)
-    }
-
-    async fn client(&self) -> Result<MutexGuard<'_, Option<Client>>, StoreError> {
-        let mut guard = self.client.lock().await;
-        if guard.as_ref().is_none_or(|c| c.is_closed()) {
-            let (client, connection) = self.config.connect(NoTls).await.map_err(be)?;
-            tokio::spawn(async move {
-                if let Err(e) = connection.await {
-                    tracing::warn!(error = %e, "PostgreSQL connection closed");
-                }
-            });
-            *guard = Some(client);
-        }
-        Ok(guard)
+    /// Builds the pool and connects once (so a wrong URL, an unreachable server or a refused
+    /// certificate is a startup error, with its cause).
+    pub async fn connect(url: &str, pool_size: usize) -> Result<PostgresStore, StoreError> {
+        Ok(PostgresStore {
+            pool: PgPool::connect(url, pool_size).await?,
+        })
     }
 }
 
@@ -173,110 +156,130 @@ impl Store for PostgresStore {
     }
 
     async fn migrate(&self) -> Result<(), StoreError> {
-        let mut guard = self.client().await?;
-        let client = guard.as_mut().expect("connected");
-        let tx = client.transaction().await.map_err(be)?;
-        lock_keys(&tx).await?;
-        tx.batch_execute(SCHEMA).await.map_err(be)?;
-        tx.commit().await.map_err(be)
+        let result: Result<(), StoreError> = async {
+            let mut conn = self.pool.get().await?;
+            let client: &mut tokio_postgres::Client = &mut conn;
+            let tx = client.transaction().await.map_err(be)?;
+            lock_keys(&tx).await?;
+            tx.batch_execute(SCHEMA).await.map_err(be)?;
+            tx.commit().await.map_err(be)
+        }
+        .await;
+        self.pool.observe(result)
     }
 
     async fn meta_init(&self, key: &str, value: &str) -> Result<String, StoreError> {
-        let guard = self.client().await?;
-        let client = guard.as_ref().expect("connected");
-        client
-            .execute(
-                "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                &[&key, &value],
-            )
-            .await
-            .map_err(be)?;
-        let row = client
-            .query_one("SELECT value FROM meta WHERE key = $1", &[&key])
-            .await
-            .map_err(be)?;
-        Ok(row.get(0))
+        let result: Result<String, StoreError> = async {
+            let conn = self.pool.get().await?;
+            let client: &tokio_postgres::Client = &conn;
+            client
+                .execute(
+                    "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                    &[&key, &value],
+                )
+                .await
+                .map_err(be)?;
+            let row = client
+                .query_one("SELECT value FROM meta WHERE key = $1", &[&key])
+                .await
+                .map_err(be)?;
+            Ok(row.get(0))
+        }
+        .await;
+        self.pool.observe(result)
     }
 
     async fn key_generation(&self) -> Result<i64, StoreError> {
-        let guard = self.client().await?;
-        generation_tx(guard.as_ref().expect("connected")).await
+        let result: Result<i64, StoreError> = async {
+            let conn = self.pool.get().await?;
+            generation_tx(&*conn).await
+        }
+        .await;
+        self.pool.observe(result)
     }
 
     async fn load_keys(&self) -> Result<KeySnapshot, StoreError> {
-        let mut guard = self.client().await?;
-        let client = guard.as_mut().expect("connected");
-        let tx = client
-            .build_transaction()
-            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()
-            .await
-            .map_err(be)?;
-        let generation = generation_tx(&tx).await?;
-        let keys = load_keys_tx(&tx).await?;
-        tx.commit().await.map_err(be)?;
-        Ok(KeySnapshot { generation, keys })
+        let result: Result<KeySnapshot, StoreError> = async {
+            let mut conn = self.pool.get().await?;
+            let client: &mut tokio_postgres::Client = &mut conn;
+            let tx = client
+                .build_transaction()
+                .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+                .read_only(true)
+                .start()
+                .await
+                .map_err(be)?;
+            let generation = generation_tx(&tx).await?;
+            let keys = load_keys_tx(&tx).await?;
+            tx.commit().await.map_err(be)?;
+            Ok(KeySnapshot { generation, keys })
+        }
+        .await;
+        self.pool.observe(result)
     }
 
     async fn mutate_keys(&self, step: KeyMutation) -> Result<KeyOutcome, StoreError> {
-        let mut guard = self.client().await?;
-        let client = guard.as_mut().expect("connected");
-        let tx = client.transaction().await.map_err(be)?;
-        lock_keys(&tx).await?;
-        let before = load_keys_tx(&tx).await?;
-        let mut after = before.clone();
-        let outcome = step(&mut after)?;
-        let (inserted, updated) = diff(&before, &after);
-        if inserted.is_empty() && updated.is_empty() {
-            return Ok(outcome); // rolled back on drop
-        }
-        for k in inserted {
+        let result: Result<KeyOutcome, StoreError> = async {
+            let mut conn = self.pool.get().await?;
+            let client: &mut tokio_postgres::Client = &mut conn;
+            let tx = client.transaction().await.map_err(be)?;
+            lock_keys(&tx).await?;
+            let before = load_keys_tx(&tx).await?;
+            let mut after = before.clone();
+            let outcome = step(&mut after)?;
+            let (inserted, updated) = diff(&before, &after);
+            if inserted.is_empty() && updated.is_empty() {
+                return Ok(outcome); // rolled back on drop
+            }
+            for k in inserted {
+                tx.execute(
+                    "INSERT INTO signing_keys (kid, alg, state, created_at, activated_at, \
+                     deactivated_at, revoked_at, public_key, sealed_secret) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                    &[
+                        &k.kid,
+                        &k.alg.name(),
+                        &k.state.name(),
+                        &k.created_at,
+                        &k.activated_at,
+                        &k.deactivated_at,
+                        &k.revoked_at,
+                        &k.public_key,
+                        &k.sealed_secret,
+                    ],
+                )
+                .await
+                .map_err(be)?;
+            }
+            for k in updated {
+                tx.execute(
+                    "UPDATE signing_keys SET state = $2, activated_at = $3, deactivated_at = $4, \
+                     revoked_at = $5, sealed_secret = $6 WHERE kid = $1",
+                    &[
+                        &k.kid,
+                        &k.state.name(),
+                        &k.activated_at,
+                        &k.deactivated_at,
+                        &k.revoked_at,
+                        &k.sealed_secret,
+                    ],
+                )
+                .await
+                .map_err(be)?;
+            }
             tx.execute(
-                "INSERT INTO signing_keys (kid, alg, state, created_at, activated_at, \
-                 deactivated_at, revoked_at, public_key, sealed_secret) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                &[
-                    &k.kid,
-                    &k.alg.name(),
-                    &k.state.name(),
-                    &k.created_at,
-                    &k.activated_at,
-                    &k.deactivated_at,
-                    &k.revoked_at,
-                    &k.public_key,
-                    &k.sealed_secret,
-                ],
+                "UPDATE meta SET value = (value::bigint + 1)::text WHERE key = 'key_generation'",
+                &[],
             )
             .await
             .map_err(be)?;
+            // Wakes replicas that LISTEN (they also poll the generation).
+            tx.execute("NOTIFY jwtedge_keys", &[]).await.map_err(be)?;
+            tx.commit().await.map_err(be)?;
+            Ok(outcome)
         }
-        for k in updated {
-            tx.execute(
-                "UPDATE signing_keys SET state = $2, activated_at = $3, deactivated_at = $4, \
-                 revoked_at = $5, sealed_secret = $6 WHERE kid = $1",
-                &[
-                    &k.kid,
-                    &k.state.name(),
-                    &k.activated_at,
-                    &k.deactivated_at,
-                    &k.revoked_at,
-                    &k.sealed_secret,
-                ],
-            )
-            .await
-            .map_err(be)?;
-        }
-        tx.execute(
-            "UPDATE meta SET value = (value::bigint + 1)::text WHERE key = 'key_generation'",
-            &[],
-        )
-        .await
-        .map_err(be)?;
-        // Wakes replicas that LISTEN (they also poll the generation).
-        tx.execute("NOTIFY jwtedge_keys", &[]).await.map_err(be)?;
-        tx.commit().await.map_err(be)?;
-        Ok(outcome)
+        .await;
+        self.pool.observe(result)
     }
 
     async fn create_session(
@@ -284,34 +287,38 @@ impl Store for PostgresStore {
         session: &SessionRecord,
         token: &RefreshRecord,
     ) -> Result<(), StoreError> {
-        let mut guard = self.client().await?;
-        let client = guard.as_mut().expect("connected");
-        let tx = client.transaction().await.map_err(be)?;
-        tx.execute(
-            "INSERT INTO sessions (id, sub, claims, created_at, revoked_at) \
-             VALUES ($1, $2, $3, $4, NULL)",
-            &[
-                &session.id,
-                &session.sub,
-                &session.claims_json,
-                &session.created_at,
-            ],
-        )
-        .await
-        .map_err(be)?;
-        tx.execute(
-            "INSERT INTO refresh_tokens (hash, session_id, created_at, expires_at, used_at) \
-             VALUES ($1, $2, $3, $4, NULL)",
-            &[
-                &token.hash,
-                &session.id,
-                &token.created_at,
-                &token.expires_at,
-            ],
-        )
-        .await
-        .map_err(be)?;
-        tx.commit().await.map_err(be)
+        let result: Result<(), StoreError> = async {
+            let mut conn = self.pool.get().await?;
+            let client: &mut tokio_postgres::Client = &mut conn;
+            let tx = client.transaction().await.map_err(be)?;
+            tx.execute(
+                "INSERT INTO sessions (id, sub, claims, created_at, revoked_at) \
+                 VALUES ($1, $2, $3, $4, NULL)",
+                &[
+                    &session.id,
+                    &session.sub,
+                    &session.claims_json,
+                    &session.created_at,
+                ],
+            )
+            .await
+            .map_err(be)?;
+            tx.execute(
+                "INSERT INTO refresh_tokens (hash, session_id, created_at, expires_at, used_at) \
+                 VALUES ($1, $2, $3, $4, NULL)",
+                &[
+                    &token.hash,
+                    &session.id,
+                    &token.created_at,
+                    &token.expires_at,
+                ],
+            )
+            .await
+            .map_err(be)?;
+            tx.commit().await.map_err(be)
+        }
+        .await;
+        self.pool.observe(result)
     }
 
     async fn refresh(
@@ -321,94 +328,98 @@ impl Store for PostgresStore {
         now: i64,
         grace_ms: i64,
     ) -> Result<RefreshResult, StoreError> {
-        let mut guard = self.client().await?;
-        let client = guard.as_mut().expect("connected");
-        let tx = client.transaction().await.map_err(be)?;
-        let Some(row) = tx
-            .query_opt(
-                "SELECT session_id FROM refresh_tokens WHERE hash = $1",
-                &[&old_hash],
-            )
-            .await
-            .map_err(be)?
-        else {
-            return Ok(RefreshResult::Rejected(RefreshRejection::Unknown));
-        };
-        let session_id: String = row.get(0);
-        // Every refresh of a session holds its row lock, in whichever replica: they run one
-        // after the other, and each reads (below, in a statement that starts after the lock is
-        // granted, so under READ COMMITTED after the previous holder's commit) what the
-        // previous one wrote.
-        let Some(row) = tx
-            .query_opt(
-                "SELECT id, sub, claims, created_at, revoked_at FROM sessions \
-                 WHERE id = $1 FOR UPDATE",
-                &[&session_id],
-            )
-            .await
-            .map_err(be)?
-        else {
-            return Ok(RefreshResult::Rejected(RefreshRejection::Unknown));
-        };
-        let session = SessionRecord {
-            id: row.get(0),
-            sub: row.get(1),
-            claims_json: row.get(2),
-            created_at: row.get(3),
-            revoked_at: row.get(4),
-        };
-        let Some(token) = read_refresh_token(&tx, old_hash).await? else {
-            return Ok(RefreshResult::Rejected(RefreshRejection::Unknown)); // purged meanwhile
-        };
-        let next = match token.used_at {
-            Some(_) => read_refresh_token(&tx, &successor.hash).await?,
-            None => None,
-        };
-        match decide(&token, next.as_ref(), &session, now, grace_ms) {
-            RefreshDecision::Reject(r) => Ok(RefreshResult::Rejected(r)),
-            RefreshDecision::RepeatSuccessor => Ok(RefreshResult::Repeated(session)),
-            RefreshDecision::RevokeForTheft => {
-                tx.execute(
-                    "UPDATE sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
-                    &[&session.id, &now],
+        let result: Result<RefreshResult, StoreError> = async {
+            let mut conn = self.pool.get().await?;
+            let client: &mut tokio_postgres::Client = &mut conn;
+            let tx = client.transaction().await.map_err(be)?;
+            let Some(row) = tx
+                .query_opt(
+                    "SELECT session_id FROM refresh_tokens WHERE hash = $1",
+                    &[&old_hash],
                 )
                 .await
-                .map_err(be)?;
-                tx.commit().await.map_err(be)?;
-                Ok(RefreshResult::TheftDetected {
-                    session_id: session.id,
-                })
-            }
-            RefreshDecision::Rotate => {
-                // Conditional as well as locked: a second successor is never stored.
-                let marked = tx
-                    .execute(
-                        "UPDATE refresh_tokens SET used_at = $2 WHERE hash = $1 AND used_at IS NULL",
-                        &[&token.hash, &now],
+                .map_err(be)?
+            else {
+                return Ok(RefreshResult::Rejected(RefreshRejection::Unknown));
+            };
+            let session_id: String = row.get(0);
+            // Every refresh of a session holds its row lock, in whichever replica: they run one
+            // after the other, and each reads (below, in a statement that starts after the lock is
+            // granted, so under READ COMMITTED after the previous holder's commit) what the
+            // previous one wrote.
+            let Some(row) = tx
+                .query_opt(
+                    "SELECT id, sub, claims, created_at, revoked_at FROM sessions \
+                     WHERE id = $1 FOR UPDATE",
+                    &[&session_id],
+                )
+                .await
+                .map_err(be)?
+            else {
+                return Ok(RefreshResult::Rejected(RefreshRejection::Unknown));
+            };
+            let session = SessionRecord {
+                id: row.get(0),
+                sub: row.get(1),
+                claims_json: row.get(2),
+                created_at: row.get(3),
+                revoked_at: row.get(4),
+            };
+            let Some(token) = read_refresh_token(&tx, old_hash).await? else {
+                return Ok(RefreshResult::Rejected(RefreshRejection::Unknown)); // purged meanwhile
+            };
+            let next = match token.used_at {
+                Some(_) => read_refresh_token(&tx, &successor.hash).await?,
+                None => None,
+            };
+            match decide(&token, next.as_ref(), &session, now, grace_ms) {
+                RefreshDecision::Reject(r) => Ok(RefreshResult::Rejected(r)),
+                RefreshDecision::RepeatSuccessor => Ok(RefreshResult::Repeated(session)),
+                RefreshDecision::RevokeForTheft => {
+                    tx.execute(
+                        "UPDATE sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
+                        &[&session.id, &now],
                     )
                     .await
                     .map_err(be)?;
-                if marked != 1 {
-                    return Err(StoreError::Backend(
-                        "refresh token changed during its rotation".into(),
-                    ));
+                    tx.commit().await.map_err(be)?;
+                    Ok(RefreshResult::TheftDetected {
+                        session_id: session.id,
+                    })
                 }
-                tx.execute(
-                    "INSERT INTO refresh_tokens (hash, session_id, created_at, expires_at, used_at) \
-                     VALUES ($1, $2, $3, $4, NULL)",
-                    &[
-                        &successor.hash,
-                        &session.id,
-                        &successor.created_at,
-                        &successor.expires_at,
-                    ],
-                )
-                .await
-                .map_err(be)?;
-                tx.commit().await.map_err(be)?;
-                Ok(RefreshResult::Rotated(session))
+                RefreshDecision::Rotate => {
+                    // Conditional as well as locked: a second successor is never stored.
+                    let marked = tx
+                        .execute(
+                            "UPDATE refresh_tokens SET used_at = $2 WHERE hash = $1 AND used_at IS NULL",
+                            &[&token.hash, &now],
+                        )
+                        .await
+                        .map_err(be)?;
+                    if marked != 1 {
+                        return Err(StoreError::Backend(
+                            "refresh token changed during its rotation".into(),
+                        ));
+                    }
+                    tx.execute(
+                        "INSERT INTO refresh_tokens (hash, session_id, created_at, expires_at, used_at) \
+                         VALUES ($1, $2, $3, $4, NULL)",
+                        &[
+                            &successor.hash,
+                            &session.id,
+                            &successor.created_at,
+                            &successor.expires_at,
+                        ],
+                    )
+                    .await
+                    .map_err(be)?;
+                    tx.commit().await.map_err(be)?;
+                    Ok(RefreshResult::Rotated(session))
+                }
             }
         }
+        .await;
+        self.pool.observe(result)
     }
 
     async fn revoke_session_by_token(
@@ -416,55 +427,111 @@ impl Store for PostgresStore {
         hash: &str,
         now: i64,
     ) -> Result<Option<String>, StoreError> {
-        let guard = self.client().await?;
-        let client = guard.as_ref().expect("connected");
-        let row = client
-            .query_opt(
-                "SELECT session_id FROM refresh_tokens WHERE hash = $1",
-                &[&hash],
-            )
-            .await
-            .map_err(be)?;
-        let Some(row) = row else { return Ok(None) };
-        let sid: String = row.get(0);
-        client
-            .execute(
-                "UPDATE sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
-                &[&sid, &now],
-            )
-            .await
-            .map_err(be)?;
-        Ok(Some(sid))
+        let result: Result<Option<String>, StoreError> = async {
+            let conn = self.pool.get().await?;
+            let client: &tokio_postgres::Client = &conn;
+            let row = client
+                .query_opt(
+                    "SELECT session_id FROM refresh_tokens WHERE hash = $1",
+                    &[&hash],
+                )
+                .await
+                .map_err(be)?;
+            let Some(row) = row else { return Ok(None) };
+            let sid: String = row.get(0);
+            client
+                .execute(
+                    "UPDATE sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
+                    &[&sid, &now],
+                )
+                .await
+                .map_err(be)?;
+            Ok(Some(sid))
+        }
+        .await;
+        self.pool.observe(result)
     }
 
     async fn revoke_session(&self, id: &str, now: i64) -> Result<bool, StoreError> {
-        let guard = self.client().await?;
-        let client = guard.as_ref().expect("connected");
-        let found = client
-            .query_opt("SELECT 1 FROM sessions WHERE id = $1", &[&id])
-            .await
-            .map_err(be)?
-            .is_some();
-        client
-            .execute(
-                "UPDATE sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
-                &[&id, &now],
-            )
-            .await
-            .map_err(be)?;
-        Ok(found)
+        let result: Result<bool, StoreError> = async {
+            let conn = self.pool.get().await?;
+            let client: &tokio_postgres::Client = &conn;
+            let found = client
+                .query_opt("SELECT 1 FROM sessions WHERE id = $1", &[&id])
+                .await
+                .map_err(be)?
+                .is_some();
+            client
+                .execute(
+                    "UPDATE sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
+                    &[&id, &now],
+                )
+                .await
+                .map_err(be)?;
+            Ok(found)
+        }
+        .await;
+        self.pool.observe(result)
     }
 
     async fn purge_expired(&self, before: i64) -> Result<u64, StoreError> {
-        let guard = self.client().await?;
-        guard
-            .as_ref()
-            .expect("connected")
-            .execute(
+        let result: Result<u64, StoreError> = async {
+            let conn = self.pool.get().await?;
+            conn.execute(
                 "DELETE FROM refresh_tokens WHERE expires_at < $1",
                 &[&before],
             )
             .await
             .map_err(be)
+        }
+        .await;
+        self.pool.observe(result)
+    }
+
+    async fn revoke_subject_sessions(&self, sub: &str, now: i64) -> Result<u64, StoreError> {
+        let result: Result<u64, StoreError> = async {
+            let conn = self.pool.get().await?;
+            // Each row's lock is taken as it is updated: a refresh of one of these sessions in
+            // flight finishes first (and its new token dies with the session), or waits and
+            // then sees the session revoked.
+            conn.execute(
+                "UPDATE sessions SET revoked_at = $2 WHERE sub = $1 AND revoked_at IS NULL",
+                &[&sub, &now],
+            )
+            .await
+            .map_err(be)
+        }
+        .await;
+        self.pool.observe(result)
+    }
+
+    async fn list_subject_sessions(
+        &self,
+        sub: &str,
+        limit: u32,
+    ) -> Result<Vec<SessionSummary>, StoreError> {
+        let result: Result<Vec<SessionSummary>, StoreError> = async {
+            let conn = self.pool.get().await?;
+            let rows = conn
+                .query(
+                    "SELECT s.id, s.created_at, s.revoked_at, \
+                     (SELECT max(r.used_at) FROM refresh_tokens r WHERE r.session_id = s.id) \
+                     FROM sessions s WHERE s.sub = $1 ORDER BY s.created_at, s.id LIMIT $2",
+                    &[&sub, &i64::from(limit)],
+                )
+                .await
+                .map_err(be)?;
+            Ok(rows
+                .iter()
+                .map(|row| SessionSummary {
+                    id: row.get(0),
+                    created_at: row.get(1),
+                    revoked_at: row.get(2),
+                    last_refreshed_at: row.get(3),
+                })
+                .collect())
+        }
+        .await;
+        self.pool.observe(result)
     }
 }

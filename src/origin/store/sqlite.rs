@@ -14,6 +14,7 @@ use crate::core::Algorithm;
 use crate::origin::keys::{diff, KeyOutcome, KeyRecord, KeyState};
 use crate::origin::sessions::{
     decide, RefreshDecision, RefreshRecord, RefreshRejection, RefreshResult, SessionRecord,
+    SessionSummary,
 };
 
 const SCHEMA: &str = "
@@ -48,6 +49,7 @@ CREATE TABLE IF NOT EXISTS refresh_tokens (
 );
 CREATE INDEX IF NOT EXISTS refresh_tokens_session ON refresh_tokens(session_id);
 CREATE INDEX IF NOT EXISTS refresh_tokens_expiry ON refresh_tokens(expires_at);
+CREATE INDEX IF NOT EXISTS sessions_sub ON sessions(sub);
 INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', '1');
 INSERT OR IGNORE INTO meta (key, value) VALUES ('key_generation', '0');
 ";
@@ -446,6 +448,50 @@ impl Store for SqliteStore {
                 )
                 .map_err(be)?;
             Ok(n as u64)
+        })
+        .await
+    }
+
+    async fn revoke_subject_sessions(&self, sub: &str, now: i64) -> Result<u64, StoreError> {
+        let sub = sub.to_string();
+        // One statement under the write lock, which every refresh takes too (BEGIN IMMEDIATE).
+        self.run(move |conn| {
+            let n = conn
+                .execute(
+                    "UPDATE sessions SET revoked_at = ?2 WHERE sub = ?1 AND revoked_at IS NULL",
+                    params![sub, now],
+                )
+                .map_err(be)?;
+            Ok(n as u64)
+        })
+        .await
+    }
+
+    async fn list_subject_sessions(
+        &self,
+        sub: &str,
+        limit: u32,
+    ) -> Result<Vec<SessionSummary>, StoreError> {
+        let sub = sub.to_string();
+        self.run(move |conn| {
+            let mut stmt = conn
+                .prepare(
+                    "SELECT s.id, s.created_at, s.revoked_at, \
+                     (SELECT max(r.used_at) FROM refresh_tokens r WHERE r.session_id = s.id) \
+                     FROM sessions s WHERE s.sub = ?1 ORDER BY s.created_at, s.id LIMIT ?2",
+                )
+                .map_err(be)?;
+            let rows = stmt
+                .query_map(params![sub, limit], |row| {
+                    Ok(SessionSummary {
+                        id: row.get(0)?,
+                        created_at: row.get(1)?,
+                        revoked_at: row.get(2)?,
+                        last_refreshed_at: row.get(3)?,
+                    })
+                })
+                .map_err(be)?;
+            rows.collect::<Result<Vec<_>, _>>().map_err(be)
         })
         .await
     }

@@ -609,7 +609,7 @@ mod tests {
         ] {
             let mut raw = RawConfig::default();
             raw.load_env(env(&[(var, value)]));
-            let e = raw.resolve(false).err().expect(var);
+            let e = raw.resolve(false).expect_err(var);
             assert_eq!(e.source, Source::Env(var.into()));
         }
     }

@@ -227,3 +227,118 @@ fn an_unreachable_database_is_a_startup_error_naming_the_cause_once() {
         "no password in the message: {out}"
     );
 }
+
+/// A TCP relay in front of PostgreSQL that can be cut (every relayed connection shut, new ones
+/// closed on accept) and restored: a database outage without stopping the shared server.
+struct Relay {
+    port: u16,
+    up: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    open: std::sync::Arc<std::sync::Mutex<Vec<std::net::TcpStream>>>,
+}
+
+impl Relay {
+    fn start(target: String) -> Relay {
+        use std::sync::atomic::Ordering;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let up = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let open = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (up2, open2) = (up.clone(), open.clone());
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                if !up2.load(Ordering::SeqCst) {
+                    continue; // dropped: closed at once
+                }
+                let Ok(server) = std::net::TcpStream::connect(&target) else {
+                    continue;
+                };
+                {
+                    let mut open = open2.lock().unwrap();
+                    open.push(client.try_clone().unwrap());
+                    open.push(server.try_clone().unwrap());
+                }
+                for (mut from, mut to) in [
+                    (client.try_clone().unwrap(), server.try_clone().unwrap()),
+                    (server, client),
+                ] {
+                    std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut from, &mut to);
+                        let _ = to.shutdown(std::net::Shutdown::Both);
+                        let _ = from.shutdown(std::net::Shutdown::Both);
+                    });
+                }
+            }
+        });
+        Relay { port, up, open }
+    }
+
+    fn cut(&self) {
+        self.up.store(false, std::sync::atomic::Ordering::SeqCst);
+        for s in self.open.lock().unwrap().drain(..) {
+            let _ = s.shutdown(std::net::Shutdown::Both);
+        }
+    }
+
+    fn restore(&self) {
+        self.up.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn a_database_outage_is_logged_once_when_it_starts_and_once_when_it_ends() {
+    let Some(Backend::Postgres(url)) = postgres() else {
+        return;
+    };
+    let rest = url.split_once('@').unwrap().1; // 127.0.0.1:PORT/DB
+    let (host_port, db) = rest.split_once('/').unwrap();
+    let relay = Relay::start(host_port.to_string());
+    let dir = temp_dir("pg-outage");
+    let origin = Origin::start(
+        &env_for(
+            &dir,
+            &format!(
+                "postgres://postgres@127.0.0.1:{}/{db}?sslmode=disable",
+                relay.port
+            ),
+        ),
+        &dir,
+    );
+    origin.new_session("alice");
+
+    relay.cut();
+    for _ in 0..5 {
+        let r = origin.post("/sessions", Some(API_KEY), r#"{"sub":"alice"}"#);
+        assert_eq!(
+            (r.status, r.error_code()),
+            (503, "store_unavailable".into()),
+            "{}",
+            r.body
+        );
+    }
+    std::thread::sleep(std::time::Duration::from_millis(1500)); // the scheduler ticks on too
+    let logs = origin.logs();
+    assert_eq!(
+        count(&logs, "PostgreSQL is unreachable"),
+        1,
+        "once when it starts: {logs}"
+    );
+    assert_eq!(count(&logs, "database error"), 0, "not per request: {logs}");
+    assert_eq!(count(&logs, "reachable again"), 0, "{logs}");
+
+    relay.restore();
+    poll(
+        std::time::Duration::from_secs(20),
+        "sessions again after the outage",
+        || {
+            let r = origin.post("/sessions", Some(API_KEY), r#"{"sub":"alice"}"#);
+            (r.status == 201).then_some(())
+        },
+    );
+    let logs = origin.logs();
+    assert_eq!(
+        count(&logs, "PostgreSQL is reachable again"),
+        1,
+        "once when it ends: {logs}"
+    );
+    assert_eq!(count(&logs, "PostgreSQL is unreachable"), 1, "{logs}");
+}

@@ -158,7 +158,8 @@ fn security(backend: Backend) {
     let r = origin.get("/nope", None);
     assert_eq!(r.status, 404);
     assert_eq!(r.error_code(), "not_found");
-    let r = origin.get("/sessions", Some(API_KEY));
+    // GET /sessions lists a subject's sessions (issue 11); /sessions/refresh is POST only.
+    let r = origin.get("/sessions/refresh", Some(API_KEY));
     assert_eq!(r.status, 405);
     assert_eq!(r.error_code(), "method_not_allowed");
     let r = origin.post("/keys/rotate", Some(ADMIN_TOKEN), "{oops");

@@ -10,13 +10,15 @@
 //! operation takes one connection for its whole transaction, so transaction-scoped advisory
 //! locks and `FOR UPDATE` row locks keep their meaning.
 
+use std::collections::HashMap;
 use std::error::Error;
+use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use deadpool::managed::{self, Metrics, Pool, PoolError, RecycleError, RecycleResult, Timeouts};
 use deadpool::Runtime;
-use tokio_postgres::{Client, NoTls};
+use tokio_postgres::{Client, NoTls, Statement};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 use super::pg_tls::{self, PgTarget, SslMode};
@@ -62,16 +64,60 @@ pub fn pg_error(e: tokio_postgres::Error) -> StoreError {
     }
 }
 
+/// A pooled connection with the statements it has prepared: the hot paths (session creation,
+/// refresh) send Bind/Execute only, one round trip per statement instead of two, and the server
+/// plans each statement once per connection.
+pub struct PgClient {
+    client: Client,
+    prepared: HashMap<&'static str, Statement>,
+}
+
+impl PgClient {
+    /// `sql`, prepared on this connection (once).
+    pub async fn statements<const N: usize>(
+        &mut self,
+        sql: [&'static str; N],
+    ) -> Result<[Statement; N], StoreError> {
+        let mut out = Vec::with_capacity(N);
+        for text in sql {
+            let statement = match self.prepared.get(text) {
+                Some(s) => s.clone(),
+                None => {
+                    let s = self.client.prepare(text).await.map_err(pg_error)?;
+                    self.prepared.insert(text, s.clone());
+                    s
+                }
+            };
+            out.push(statement);
+        }
+        out.try_into()
+            .map_err(|_| StoreError::Backend("statement count mismatch".into()))
+    }
+}
+
+impl Deref for PgClient {
+    type Target = Client;
+    fn deref(&self) -> &Client {
+        &self.client
+    }
+}
+
+impl DerefMut for PgClient {
+    fn deref_mut(&mut self) -> &mut Client {
+        &mut self.client
+    }
+}
+
 pub struct PgManager {
     config: tokio_postgres::Config,
     tls: Option<MakeRustlsConnect>,
 }
 
 impl managed::Manager for PgManager {
-    type Type = Client;
+    type Type = PgClient;
     type Error = tokio_postgres::Error;
 
-    async fn create(&self) -> Result<Client, tokio_postgres::Error> {
+    async fn create(&self) -> Result<PgClient, tokio_postgres::Error> {
         let client = match &self.tls {
             None => {
                 let (client, connection) = self.config.connect(NoTls).await?;
@@ -86,12 +132,15 @@ impl managed::Manager for PgManager {
                 client
             }
         };
-        Ok(client)
+        Ok(PgClient {
+            client,
+            prepared: HashMap::new(),
+        })
     }
 
     async fn recycle(
         &self,
-        client: &mut Client,
+        client: &mut PgClient,
         _: &Metrics,
     ) -> RecycleResult<tokio_postgres::Error> {
         if client.is_closed() {

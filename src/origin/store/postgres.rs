@@ -7,7 +7,7 @@
 //! for its whole transaction. Every operation's result passes the pool's outage tracking.
 
 use async_trait::async_trait;
-use tokio_postgres::{GenericClient, Row};
+use tokio_postgres::{GenericClient, Row, Statement};
 
 use super::pg_pool::{pg_error, PgPool};
 use super::{KeyMutation, KeySnapshot, Store, StoreError};
@@ -57,6 +57,23 @@ CREATE INDEX IF NOT EXISTS sessions_sub ON sessions(sub);
 INSERT INTO meta (key, value) VALUES ('schema_version', '1') ON CONFLICT DO NOTHING;
 INSERT INTO meta (key, value) VALUES ('key_generation', '0') ON CONFLICT DO NOTHING;
 ";
+
+// The hot paths' statements, prepared once per pooled connection.
+const CREATE_SESSION: &str = "WITH s AS (\
+     INSERT INTO sessions (id, sub, claims, created_at, revoked_at) \
+     VALUES ($1, $2, $3, $4, NULL)) \
+     INSERT INTO refresh_tokens (hash, session_id, created_at, expires_at, used_at) \
+     VALUES ($5, $1, $6, $7, NULL)";
+const LOCK_SESSION_OF_TOKEN: &str = "SELECT id, sub, claims, created_at, revoked_at FROM sessions \
+     WHERE id = (SELECT session_id FROM refresh_tokens WHERE hash = $1) FOR UPDATE";
+const READ_TOKEN: &str = "SELECT hash, session_id, created_at, expires_at, used_at \
+     FROM refresh_tokens WHERE hash = $1";
+const REVOKE_SESSION: &str =
+    "UPDATE sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL";
+const ROTATE_TOKEN: &str = "WITH used AS (\
+     UPDATE refresh_tokens SET used_at = $2 WHERE hash = $1 AND used_at IS NULL RETURNING 1) \
+     INSERT INTO refresh_tokens (hash, session_id, created_at, expires_at, used_at) \
+     SELECT $3, $4, $5, $6, NULL FROM used";
 
 pub struct PostgresStore {
     pool: PgPool,
@@ -123,16 +140,10 @@ async fn generation_tx<C: GenericClient>(c: &C) -> Result<i64, StoreError> {
 
 async fn read_refresh_token<C: GenericClient>(
     c: &C,
+    statement: &Statement,
     hash: &str,
 ) -> Result<Option<RefreshRecord>, StoreError> {
-    let row = c
-        .query_opt(
-            "SELECT hash, session_id, created_at, expires_at, used_at \
-             FROM refresh_tokens WHERE hash = $1",
-            &[&hash],
-        )
-        .await
-        .map_err(be)?;
+    let row = c.query_opt(statement, &[&hash]).await.map_err(be)?;
     Ok(row.map(|row| RefreshRecord {
         hash: row.get(0),
         session_id: row.get(1),
@@ -192,7 +203,7 @@ impl Store for PostgresStore {
     async fn key_generation(&self) -> Result<i64, StoreError> {
         let result: Result<i64, StoreError> = async {
             let conn = self.pool.get().await?;
-            generation_tx(&*conn).await
+            generation_tx(&**conn).await
         }
         .await;
         self.pool.observe(result)
@@ -289,33 +300,23 @@ impl Store for PostgresStore {
     ) -> Result<(), StoreError> {
         let result: Result<(), StoreError> = async {
             let mut conn = self.pool.get().await?;
-            let client: &mut tokio_postgres::Client = &mut conn;
-            let tx = client.transaction().await.map_err(be)?;
-            tx.execute(
-                "INSERT INTO sessions (id, sub, claims, created_at, revoked_at) \
-                 VALUES ($1, $2, $3, $4, NULL)",
+            let [insert] = conn.statements([CREATE_SESSION]).await?;
+            // One statement: atomic on its own, one round trip.
+            conn.execute(
+                &insert,
                 &[
                     &session.id,
                     &session.sub,
                     &session.claims_json,
                     &session.created_at,
-                ],
-            )
-            .await
-            .map_err(be)?;
-            tx.execute(
-                "INSERT INTO refresh_tokens (hash, session_id, created_at, expires_at, used_at) \
-                 VALUES ($1, $2, $3, $4, NULL)",
-                &[
                     &token.hash,
-                    &session.id,
                     &token.created_at,
                     &token.expires_at,
                 ],
             )
             .await
             .map_err(be)?;
-            tx.commit().await.map_err(be)
+            Ok(())
         }
         .await;
         self.pool.observe(result)
@@ -330,29 +331,22 @@ impl Store for PostgresStore {
     ) -> Result<RefreshResult, StoreError> {
         let result: Result<RefreshResult, StoreError> = async {
             let mut conn = self.pool.get().await?;
+            let [lock_session, read_token, revoke, rotate] = conn
+                .statements([
+                    LOCK_SESSION_OF_TOKEN,
+                    READ_TOKEN,
+                    REVOKE_SESSION,
+                    ROTATE_TOKEN,
+                ])
+                .await?;
             let client: &mut tokio_postgres::Client = &mut conn;
             let tx = client.transaction().await.map_err(be)?;
-            let Some(row) = tx
-                .query_opt(
-                    "SELECT session_id FROM refresh_tokens WHERE hash = $1",
-                    &[&old_hash],
-                )
-                .await
-                .map_err(be)?
-            else {
-                return Ok(RefreshResult::Rejected(RefreshRejection::Unknown));
-            };
-            let session_id: String = row.get(0);
             // Every refresh of a session holds its row lock, in whichever replica: they run one
             // after the other, and each reads (below, in a statement that starts after the lock is
             // granted, so under READ COMMITTED after the previous holder's commit) what the
-            // previous one wrote.
+            // previous one wrote. No row: no such token (or session).
             let Some(row) = tx
-                .query_opt(
-                    "SELECT id, sub, claims, created_at, revoked_at FROM sessions \
-                     WHERE id = $1 FOR UPDATE",
-                    &[&session_id],
-                )
+                .query_opt(&lock_session, &[&old_hash])
                 .await
                 .map_err(be)?
             else {
@@ -365,54 +359,47 @@ impl Store for PostgresStore {
                 created_at: row.get(3),
                 revoked_at: row.get(4),
             };
-            let Some(token) = read_refresh_token(&tx, old_hash).await? else {
+            let Some(token) = read_refresh_token(&tx, &read_token, old_hash).await? else {
                 return Ok(RefreshResult::Rejected(RefreshRejection::Unknown)); // purged meanwhile
             };
             let next = match token.used_at {
-                Some(_) => read_refresh_token(&tx, &successor.hash).await?,
+                Some(_) => read_refresh_token(&tx, &read_token, &successor.hash).await?,
                 None => None,
             };
             match decide(&token, next.as_ref(), &session, now, grace_ms) {
                 RefreshDecision::Reject(r) => Ok(RefreshResult::Rejected(r)),
                 RefreshDecision::RepeatSuccessor => Ok(RefreshResult::Repeated(session)),
                 RefreshDecision::RevokeForTheft => {
-                    tx.execute(
-                        "UPDATE sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
-                        &[&session.id, &now],
-                    )
-                    .await
-                    .map_err(be)?;
+                    tx.execute(&revoke, &[&session.id, &now])
+                        .await
+                        .map_err(be)?;
                     tx.commit().await.map_err(be)?;
                     Ok(RefreshResult::TheftDetected {
                         session_id: session.id,
                     })
                 }
                 RefreshDecision::Rotate => {
-                    // Conditional as well as locked: a second successor is never stored.
-                    let marked = tx
+                    // Conditional as well as locked: the successor is stored only when this
+                    // statement marked the token used, and a second successor is never stored.
+                    let stored = tx
                         .execute(
-                            "UPDATE refresh_tokens SET used_at = $2 WHERE hash = $1 AND used_at IS NULL",
-                            &[&token.hash, &now],
+                            &rotate,
+                            &[
+                                &token.hash,
+                                &now,
+                                &successor.hash,
+                                &session.id,
+                                &successor.created_at,
+                                &successor.expires_at,
+                            ],
                         )
                         .await
                         .map_err(be)?;
-                    if marked != 1 {
+                    if stored != 1 {
                         return Err(StoreError::Backend(
                             "refresh token changed during its rotation".into(),
                         ));
                     }
-                    tx.execute(
-                        "INSERT INTO refresh_tokens (hash, session_id, created_at, expires_at, used_at) \
-                         VALUES ($1, $2, $3, $4, NULL)",
-                        &[
-                            &successor.hash,
-                            &session.id,
-                            &successor.created_at,
-                            &successor.expires_at,
-                        ],
-                    )
-                    .await
-                    .map_err(be)?;
                     tx.commit().await.map_err(be)?;
                     Ok(RefreshResult::Rotated(session))
                 }

@@ -125,7 +125,7 @@ fn expect_startup_error(env: &[(String, String)], args: &[&str], needles: &[&str
 fn bad_configuration_stops_startup_naming_the_setting() {
     let cases: [(&str, &str, &str); 6] = [
         ("JWTEDGE_ROTATION_INTERVAL", "weekly", "rotation_interval"),
-        ("JWTEDGE_ALGORITHM", "RS256", "algorithm"),
+        ("JWTEDGE_ALGORITHM", "RS384", "algorithm"),
         ("JWTEDGE_ACCESS_TOKEN_TTL", "0s", "access_token_ttl"),
         ("JWTEDGE_LISTEN", "localhost", "listen"),
         ("JWTEDGE_MASTER_KEY", "dG9vIHNob3J0", "master_key"),

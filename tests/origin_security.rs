@@ -374,7 +374,7 @@ fn eddsa_private_keys_stay_sealed_and_out_of_the_log() {
     for (kid, state, public_key, sealed) in rows {
         let record = KeyRecord {
             kid: kid.clone(),
-            alg: jwtedge::Algorithm::EdDsa,
+            alg: jwtedge::origin::algorithm::Algorithm::EdDsa,
             state: KeyState::from_name(&state).unwrap(),
             created_at: 0,
             activated_at: None,

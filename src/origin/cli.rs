@@ -11,10 +11,11 @@ use std::sync::Arc;
 use clap::{Parser, Subcommand};
 use tokio::sync::watch;
 
+use super::algorithm::Algorithm;
 use super::config::{RawConfig, Settings};
 use super::keys::KeyOutcome;
 use super::secrets::CREDENTIALS_FILE;
-use super::service::{now_ms, Origin, Trigger};
+use super::service::{now_ms, ManualRotation, Origin};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -66,11 +67,27 @@ enum KeysCommand {
         json: bool,
     },
     /// Rotate now: next becomes current, current becomes previous, a fresh next is made.
-    Rotate,
+    Rotate {
+        /// Make the fresh next key in this algorithm (EdDSA, ES256, RS256, HS256); it signs
+        /// at the rotation after this one. Set `algorithm` too, or later keys use the
+        /// configured one again.
+        #[arg(long, value_name = "ALG")]
+        algorithm: Option<String>,
+        /// Promote a next key of another algorithm even if it has been published for less
+        /// than keyset_max_age (edges may not have it yet).
+        #[arg(long)]
+        force: bool,
+    },
     /// Emergency revoke: the key leaves the keyset at once (if current, next signs).
     Revoke { kid: String },
-    /// Install a private JWK (Ed25519 with "d", or oct) as the current key.
-    Import { file: PathBuf },
+    /// Install a private JWK (Ed25519 or P-256 with "d", RSA with its private members, or
+    /// oct) as the current key.
+    Import {
+        file: PathBuf,
+        /// Import a key of another algorithm than the current one (says what changes first).
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -313,8 +330,17 @@ async fn keys(settings: Settings, command: KeysCommand) -> Result<(), String> {
                 print_key_table(&listing);
             }
         }
-        KeysCommand::Rotate => match origin
-            .rotate(None, Trigger::Manual)
+        KeysCommand::Rotate { algorithm, force } => match origin
+            .rotate_manually(ManualRotation {
+                expect_current: None,
+                algorithm: match algorithm {
+                    None => None,
+                    Some(name) => Some(Algorithm::from_name(&name).ok_or_else(|| {
+                        format!("--algorithm {name:?}: use {}", Algorithm::NAMES)
+                    })?),
+                },
+                force,
+            })
             .await
             .map_err(|e| e.to_string())?
         {
@@ -322,10 +348,27 @@ async fn keys(settings: Settings, command: KeysCommand) -> Result<(), String> {
                 previous,
                 current,
                 next,
-            } => println!(
-                "rotated: previous {} current {current} next {next}",
-                previous.as_deref().unwrap_or("-")
-            ),
+            } => {
+                println!(
+                    "rotated: previous {} current {current} next {next}",
+                    previous.as_deref().unwrap_or("-")
+                );
+                let ring = origin.keyring();
+                let alg_of = |kid: &str| {
+                    ring.keys
+                        .iter()
+                        .find(|k| k.record.kid == kid)
+                        .map(|k| k.record.alg)
+                };
+                if let Some(next_alg) = alg_of(&next).filter(|a| *a != origin.policy.algorithm) {
+                    println!(
+                        "note: the next key is {next_alg}, the configured algorithm is {}: set \
+                         algorithm = \"{next_alg}\" in the configuration, or the rotation after \
+                         next makes {} keys again",
+                        origin.policy.algorithm, origin.policy.algorithm
+                    );
+                }
+            }
             other => println!("{other:?}"),
         },
         KeysCommand::Revoke { kid } => {
@@ -342,10 +385,14 @@ async fn keys(settings: Settings, command: KeysCommand) -> Result<(), String> {
                 other => println!("{other:?}"),
             }
         }
-        KeysCommand::Import { file } => {
+        KeysCommand::Import { file, force } => {
             let text = std::fs::read_to_string(&file)
                 .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-            match origin.import_key(text).await.map_err(|e| e.to_string())? {
+            match origin
+                .import_key(text, force)
+                .await
+                .map_err(|e| e.to_string())?
+            {
                 KeyOutcome::Imported { kid, previous } => println!(
                     "imported {kid} as current; previous {}",
                     previous.as_deref().unwrap_or("-")

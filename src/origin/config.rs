@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::core::Algorithm;
+use crate::origin::algorithm::Algorithm;
 
 /// Every setting, by its TOML key. The environment variable is `JWTEDGE_` + the key uppercased.
 pub const SETTINGS: [&str; 21] = [
@@ -303,7 +303,10 @@ impl RawConfig {
         let algorithm = Algorithm::from_name(algorithm_text.trim()).ok_or_else(|| {
             err(
                 "algorithm",
-                format!("{algorithm_text:?} is not supported: use EdDSA or HS256"),
+                format!(
+                    "{algorithm_text:?} is not supported: use {}",
+                    Algorithm::NAMES
+                ),
             )
         })?;
         let issuer = match self.get("issuer") {
@@ -553,7 +556,7 @@ mod tests {
     fn bad_values_name_the_setting_and_source() {
         let cases = [
             ("JWTEDGE_LISTEN", "nowhere", "listen"),
-            ("JWTEDGE_ALGORITHM", "RS256", "algorithm"),
+            ("JWTEDGE_ALGORITHM", "RS384", "algorithm"),
             ("JWTEDGE_ALGORITHM", "none", "algorithm"),
             ("JWTEDGE_ACCESS_TOKEN_TTL", "soon", "access_token_ttl"),
             ("JWTEDGE_ACCESS_TOKEN_TTL", "0s", "access_token_ttl"),

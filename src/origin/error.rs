@@ -48,7 +48,10 @@ impl From<KeyError> for ApiError {
     fn from(e: KeyError) -> ApiError {
         let status = match e {
             KeyError::NotFound(_) => StatusCode::NOT_FOUND,
-            KeyError::CurrentChanged { .. } | KeyError::DuplicateKid(_) => StatusCode::CONFLICT,
+            KeyError::CurrentChanged { .. }
+            | KeyError::DuplicateKid(_)
+            | KeyError::NextTooNew { .. }
+            | KeyError::AlgorithmChange(_) => StatusCode::CONFLICT,
             KeyError::Material(_) => StatusCode::BAD_REQUEST,
         };
         ApiError::new(status, e.code(), e.to_string())

@@ -25,7 +25,7 @@ use sha2::{Digest, Sha256};
 
 use super::error::ApiError;
 use super::secrets::Credential;
-use super::service::{now_ms, Origin, Trigger};
+use super::service::{now_ms, Origin};
 
 /// Request bodies larger than this are refused with 413.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -36,6 +36,14 @@ pub fn router(origin: Arc<Origin>) -> Router {
     let body_deadline = origin.settings.header_timeout;
     Router::new()
         .route("/.well-known/jwks.json", get(jwks))
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(authorization_server_metadata),
+        )
+        .route(
+            "/.well-known/oauth-authorization-server/{*issuer_path}",
+            get(authorization_server_metadata_at),
+        )
         .route("/sessions", post(create_session).get(list_subject_sessions))
         .route("/sessions/refresh", post(refresh_session))
         .route("/sessions/revoke", post(revoke_session))
@@ -227,17 +235,62 @@ fn etag_matches(headers: &HeaderMap, etag: &str) -> bool {
     })
 }
 
+/// The keyset (SPEC §3). Public keys (Ed25519, EC, RSA) go to everyone, cacheable and with
+/// `Access-Control-Allow-Origin: *`; HMAC keys are added only for the edge credential, in a
+/// `private, no-store` answer. A keyset holding both serves its public keys to a request
+/// without a credential (an HMAC key never makes the public keys private) and answers
+/// `Vary: Authorization` either way, since the answer depends on it. A wrong credential is 401
+/// when there is secret material to protect (a misconfigured edge must hear of it rather than
+/// silently miss the HMAC keys); so is no credential for a keyset of HMAC keys only.
 async fn jwks(State(origin): State<AppState>, headers: HeaderMap) -> Response {
     let ring = origin.keyring();
-    let keyset = ring.jwks(now_ms(), &origin.policy);
-    let secret = keyset.keys.iter().any(|k| k.kty == "oct");
-    if secret {
+    let mut keyset = ring.jwks(now_ms(), &origin.policy);
+    let has_secret = keyset.keys.iter().any(|k| k.is_secret());
+    let has_public = keyset.keys.iter().any(|k| !k.is_secret());
+    let with_secret = if !has_secret {
+        false
+    } else if bearer(&headers).is_none() && has_public {
+        keyset.keys.retain(|k| !k.is_secret());
+        false
+    } else {
         if let Err(e) = require(&origin, &origin.secrets.edge_credential, &headers) {
             origin.metrics.keyset_401.inc();
-            return e.into_response();
+            let mut resp = e.into_response();
+            resp.headers_mut()
+                .insert(header::VARY, HeaderValue::from_static("Authorization"));
+            return resp;
         }
-    }
+        true
+    };
     let body = serde_json::to_vec(&keyset).expect("a JWKS serializes");
+    let max_age = origin.settings.keyset_max_age.as_secs();
+    let cache_control = if with_secret {
+        // Secret material: no shared cache may keep it (SPEC §3).
+        format!("private, no-store, max-age={max_age}")
+    } else {
+        format!("public, max-age={max_age}")
+    };
+    let mut resp = json_with_etag(&origin, &headers, body, &cache_control);
+    let h = resp.headers_mut();
+    if has_secret {
+        h.insert(header::VARY, HeaderValue::from_static("Authorization"));
+    }
+    if !with_secret {
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_ORIGIN,
+            HeaderValue::from_static("*"),
+        );
+    }
+    resp
+}
+
+/// A JSON answer with a strong `ETag` (304 on `If-None-Match`) and `Cache-Control`.
+fn json_with_etag(
+    origin: &Origin,
+    headers: &HeaderMap,
+    body: Vec<u8>,
+    cache_control: &str,
+) -> Response {
     let digest = Sha256::digest(&body);
     let etag = format!(
         "\"{}\"",
@@ -246,14 +299,7 @@ async fn jwks(State(origin): State<AppState>, headers: HeaderMap) -> Response {
             .map(|b| format!("{b:02x}"))
             .collect::<String>()
     );
-    let max_age = origin.settings.keyset_max_age.as_secs();
-    let cache_control = if secret {
-        // Secret material: no shared cache may keep it (SPEC §3).
-        format!("private, no-store, max-age={max_age}")
-    } else {
-        format!("public, max-age={max_age}")
-    };
-    let mut resp = if etag_matches(&headers, &etag) {
+    let mut resp = if etag_matches(headers, &etag) {
         origin.metrics.keyset_304.inc();
         StatusCode::NOT_MODIFIED.into_response()
     } else {
@@ -271,12 +317,62 @@ async fn jwks(State(origin): State<AppState>, headers: HeaderMap) -> Response {
     h.insert(header::ETAG, HeaderValue::from_str(&etag).expect("hex"));
     h.insert(
         header::CACHE_CONTROL,
-        HeaderValue::from_str(&cache_control).expect("ascii"),
+        HeaderValue::from_str(cache_control).expect("ascii"),
     );
-    if secret {
-        h.insert(header::VARY, HeaderValue::from_static("Authorization"));
-    }
     resp
+}
+
+/// `GET /.well-known/oauth-authorization-server` (RFC 8414): where generic clients and
+/// gateways find the keyset. Served when `issuer` is an http(s) URL (the metadata's `issuer`
+/// must be one); at the root for an issuer without a path, and at
+/// `/.well-known/oauth-authorization-server/{path}` for an issuer with one (RFC 8414 §3.1).
+async fn authorization_server_metadata(
+    State(origin): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    metadata_for(&origin, &headers, "")
+}
+
+async fn authorization_server_metadata_at(
+    State(origin): State<AppState>,
+    headers: HeaderMap,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let Path(issuer_path) = path.map_err(|_| not_found_error())?;
+    metadata_for(&origin, &headers, &issuer_path)
+}
+
+fn not_found_error() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
+}
+
+fn metadata_for(
+    origin: &Origin,
+    headers: &HeaderMap,
+    issuer_path: &str,
+) -> Result<Response, ApiError> {
+    let metadata = super::metadata::authorization_server(
+        &origin.issuer,
+        &origin.keyring().jwks(now_ms(), &origin.policy),
+    );
+    let Some(metadata) = metadata else {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no authorization server metadata: the `issuer` setting is not an http(s) URL",
+        ));
+    };
+    if super::metadata::issuer_path(&origin.issuer) != Some(issuer_path.trim_matches('/')) {
+        return Err(not_found_error());
+    }
+    let body = serde_json::to_vec(&metadata).expect("metadata serializes");
+    let max_age = origin.settings.keyset_max_age.as_secs();
+    let mut resp = json_with_etag(origin, headers, body, &format!("public, max-age={max_age}"));
+    resp.headers_mut().insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    Ok(resp)
 }
 
 #[derive(Deserialize)]
@@ -396,6 +492,11 @@ async fn list_keys(
 struct RotateBody {
     /// Rotate only if this kid is still current (409 `current_changed` otherwise).
     expect_current: Option<String>,
+    /// The algorithm of the fresh next key (default: the configured one).
+    algorithm: Option<String>,
+    /// Promote a next key of another algorithm published for less than keyset_max_age.
+    #[serde(default)]
+    force: bool,
 }
 
 async fn rotate_keys(
@@ -405,7 +506,22 @@ async fn rotate_keys(
 ) -> Result<Response, ApiError> {
     require(&origin, &origin.secrets.admin_token, &headers)?;
     let req: RotateBody = json_body(body, true)?.unwrap_or_default();
-    let outcome = origin.rotate(req.expect_current, Trigger::Manual).await?;
+    let algorithm = match req.algorithm.as_deref() {
+        None => None,
+        Some(name) => Some(super::algorithm::Algorithm::from_name(name).ok_or_else(|| {
+            ApiError::bad_request(
+                "invalid_request",
+                format!("`algorithm` must be {}", super::algorithm::Algorithm::NAMES),
+            )
+        })?),
+    };
+    let outcome = origin
+        .rotate_manually(super::service::ManualRotation {
+            expect_current: req.expect_current,
+            algorithm,
+            force: req.force,
+        })
+        .await?;
     let body = match outcome {
         super::keys::KeyOutcome::Rotated {
             previous,

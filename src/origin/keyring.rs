@@ -5,8 +5,8 @@
 use super::crypto_at_rest::MasterKey;
 use super::keys::{effective_state, is_published, KeyRecord, KeyState, Policy};
 use super::signer::{self, Material};
+use super::signing::jwk::PublishedKeyset;
 use super::store::KeySnapshot;
-use crate::core::Jwks;
 
 pub struct LiveKey {
     pub record: KeyRecord,
@@ -58,7 +58,7 @@ impl Keyring {
     }
 
     /// The keyset published at `now`: current, next, then previous keys newest first.
-    pub fn jwks(&self, now: i64, policy: &Policy) -> Jwks {
+    pub fn jwks(&self, now: i64, policy: &Policy) -> PublishedKeyset {
         let mut live: Vec<&LiveKey> = self
             .keys
             .iter()
@@ -75,7 +75,7 @@ impl Keyring {
                 std::cmp::Reverse(k.record.deactivated_at.unwrap_or(0)),
             )
         });
-        Jwks {
+        PublishedKeyset {
             keys: live
                 .into_iter()
                 .filter_map(|k| signer::public_jwk(&k.record, k.material.as_ref()))

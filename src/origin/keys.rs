@@ -4,7 +4,7 @@
 //! [`KeyRecord`]s. The stores run one operation per database transaction and write back the
 //! difference ([`diff`]), so a crash leaves either the old table or the new one.
 
-use crate::core::Algorithm;
+use super::algorithm::Algorithm;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum KeyState {
@@ -111,9 +111,21 @@ pub struct Policy {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KeyError {
     NotFound(String),
-    CurrentChanged { expected: String, actual: String },
+    CurrentChanged {
+        expected: String,
+        actual: String,
+    },
     DuplicateKid(String),
     Material(String),
+    /// A manual rotation would start signing with a key of another algorithm that has been
+    /// published for less than one keyset max-age: edges may not have it yet.
+    NextTooNew {
+        kid: String,
+        alg: Algorithm,
+        wait_ms: i64,
+    },
+    /// An import would change the signing algorithm; the message says what changes.
+    AlgorithmChange(String),
 }
 
 impl KeyError {
@@ -123,6 +135,8 @@ impl KeyError {
             KeyError::CurrentChanged { .. } => "current_changed",
             KeyError::DuplicateKid(_) => "duplicate_kid",
             KeyError::Material(_) => "invalid_key",
+            KeyError::NextTooNew { .. } => "next_key_too_new",
+            KeyError::AlgorithmChange(_) => "algorithm_change",
         }
     }
 }
@@ -137,6 +151,14 @@ impl std::fmt::Display for KeyError {
             ),
             KeyError::DuplicateKid(kid) => write!(f, "a key with kid {kid:?} already exists"),
             KeyError::Material(msg) => f.write_str(msg),
+            KeyError::NextTooNew { kid, alg, wait_ms } => write!(
+                f,
+                "the next key {kid:?} ({alg}) would change the signing algorithm but has been \
+                 published for less than keyset_max_age: edges may not have it yet; retry in \
+                 {}s, or force it",
+                (wait_ms + 999) / 1000
+            ),
+            KeyError::AlgorithmChange(msg) => f.write_str(msg),
         }
     }
 }
@@ -318,15 +340,43 @@ pub fn rotate(
     })
 }
 
-/// When the current key is due to stop signing, if scheduled rotation is on.
+/// When the current key is due to stop signing, if scheduled rotation is on: one interval
+/// after it started signing, and never before the next key has been published for a full
+/// interval (it is normally made at the previous rotation; a next key made later, by a revoke
+/// or an algorithm change, waits its interval so every edge has it before it signs).
 pub fn rotation_due_at(keys: &[KeyRecord], policy: &Policy) -> Option<i64> {
     let interval = policy.rotation_interval_ms?;
     let cur = current(keys)?;
-    Some(
-        cur.activated_at
-            .unwrap_or(cur.created_at)
-            .saturating_add(interval),
-    )
+    let due = cur
+        .activated_at
+        .unwrap_or(cur.created_at)
+        .saturating_add(interval);
+    let published = next(keys).map_or(due, |n| n.created_at.saturating_add(interval));
+    Some(due.max(published))
+}
+
+/// Before a manual rotation: a next key of another algorithm than the current one must have
+/// been published for at least `min_published_ms` (one keyset max-age, so every edge that
+/// revalidates on schedule has it, and a verifier that pins algorithms meets it in the keyset
+/// before any token). Same-algorithm rotations are not held back: an edge that meets an
+/// unknown kid refetches.
+pub fn check_manual_rotation(
+    keys: &[KeyRecord],
+    now: i64,
+    min_published_ms: i64,
+) -> Result<(), KeyError> {
+    let (Some(cur), Some(nxt)) = (current(keys), next(keys)) else {
+        return Ok(());
+    };
+    let published_ms = now.saturating_sub(nxt.created_at);
+    if nxt.alg != cur.alg && published_ms < min_published_ms {
+        return Err(KeyError::NextTooNew {
+            kid: nxt.kid.clone(),
+            alg: nxt.alg,
+            wait_ms: min_published_ms - published_ms,
+        });
+    }
+    Ok(())
 }
 
 /// The scheduled rotation, if due. Re-checked inside the transaction, so of several replicas
@@ -741,6 +791,76 @@ mod tests {
         assert_eq!(next(&keys).unwrap().kid, "d");
         assert_eq!(keys[0].state, KeyState::Previous);
         assert_eq!(keys[2].state, KeyState::Retired);
+    }
+
+    #[test]
+    fn an_algorithm_change_makes_the_next_key_which_signs_an_interval_later() {
+        let mut p = policy();
+        let mut f = factory();
+        let mut keys = Vec::new();
+        ensure_ready(&mut keys, 0, &p, &mut f).unwrap();
+        // The setting changes: nothing changes until the next rotation.
+        p.algorithm = Algorithm::Es256;
+        assert_eq!(
+            ensure_ready(&mut keys, 1, &p, &mut f).unwrap(),
+            KeyOutcome::Unchanged
+        );
+        rotate_if_due(&mut keys, 10_000, &p, &mut f).unwrap();
+        // k2 (EdDSA, published since 0) signs; the fresh next k3 is ES256.
+        assert_eq!(current(&keys).unwrap().alg, Algorithm::EdDsa);
+        assert_eq!(next(&keys).unwrap().alg, Algorithm::Es256);
+        assert_eq!(rotation_due_at(&keys, &p), Some(20_000));
+        rotate_if_due(&mut keys, 20_000, &p, &mut f).unwrap();
+        let cur = current(&keys).unwrap();
+        assert_eq!((cur.kid.as_str(), cur.alg), ("k3", Algorithm::Es256));
+        // The EdDSA key that signed until now stays published until its tokens expire.
+        let k2 = keys.iter().find(|k| k.kid == "k2").unwrap();
+        assert!(is_published(k2, 22_999, &p));
+        assert!(!is_published(k2, 23_000, &p));
+    }
+
+    #[test]
+    fn a_next_key_made_late_waits_a_full_interval_before_it_signs() {
+        let p = policy();
+        let mut f = factory();
+        let mut keys = Vec::new();
+        ensure_ready(&mut keys, 0, &p, &mut f).unwrap();
+        // Revoking next at 9_000 makes a fresh one; it is not promoted at 10_000.
+        revoke(&mut keys, "k2", 9_000, &p, &mut f).unwrap();
+        assert_eq!(rotation_due_at(&keys, &p), Some(19_000));
+        assert_eq!(
+            rotate_if_due(&mut keys, 10_000, &p, &mut f).unwrap(),
+            KeyOutcome::Unchanged
+        );
+        assert!(matches!(
+            rotate_if_due(&mut keys, 19_000, &p, &mut f).unwrap(),
+            KeyOutcome::Rotated { .. }
+        ));
+    }
+
+    #[test]
+    fn manual_rotation_to_another_algorithm_waits_one_keyset_max_age() {
+        let mut p = policy();
+        let mut f = factory();
+        let mut keys = Vec::new();
+        ensure_ready(&mut keys, 0, &p, &mut f).unwrap();
+        // Same algorithm: never held back.
+        check_manual_rotation(&keys, 1, 300).unwrap();
+        // `keys rotate --algorithm ES256`: the fresh next is ES256.
+        p.algorithm = Algorithm::Es256;
+        rotate(&mut keys, 100, &p, &mut f, None).unwrap();
+        assert_eq!(next(&keys).unwrap().alg, Algorithm::Es256);
+        let err = check_manual_rotation(&keys, 300, 300).unwrap_err();
+        assert_eq!(
+            err,
+            KeyError::NextTooNew {
+                kid: "k3".into(),
+                alg: Algorithm::Es256,
+                wait_ms: 100
+            }
+        );
+        assert_eq!(err.code(), "next_key_too_new");
+        check_manual_rotation(&keys, 400, 300).unwrap();
     }
 
     #[test]

@@ -2,15 +2,18 @@
 //!
 //! - [`config`]: settings from defaults, TOML, `JWTEDGE_*` variables and flags.
 //! - [`secrets`]: master key and credentials, configured or generated into the data directory.
-//! - [`keys`]: the pure key lifecycle; [`signer`]: key material and JWS signing;
+//! - [`keys`]: the pure key lifecycle; [`algorithm`]: the signing algorithms; [`signer`] and
+//!   [`signing`]: key material, published JWKs and JWS signing;
 //!   [`crypto_at_rest`]: AEAD sealing of private keys; [`keyring`]: the opened keys in memory.
 //! - [`sessions`]: sessions and refresh-token rotation with theft detection (pure);
 //!   [`session_service`]: the session operations.
 //! - [`store`]: the storage trait and its SQLite and PostgreSQL backends.
-//! - [`service`]: the operations; [`http`]: the HTTP API; [`serve`]: connections (timeouts,
-//!   cap, lingering close, shutdown deadline); [`rotation`]: the scheduler;
+//! - [`service`]: the operations; [`http`]: the HTTP API; [`metadata`]: RFC 8414 metadata;
+//!   [`serve`]: connections (timeouts, cap, lingering close, shutdown deadline);
+//!   [`rotation`]: the scheduler;
 //!   [`metrics`]: Prometheus counters; [`error`]: request errors; [`cli`]: the command line.
 
+pub mod algorithm;
 pub mod cli;
 pub mod config;
 pub mod crypto_at_rest;
@@ -18,6 +21,7 @@ pub mod error;
 pub mod http;
 pub mod keyring;
 pub mod keys;
+pub mod metadata;
 pub mod metrics;
 pub mod rotation;
 pub mod secrets;
@@ -26,6 +30,7 @@ pub mod service;
 pub mod session_service;
 pub mod sessions;
 pub mod signer;
+pub mod signing;
 pub mod store;
 
 /// How long a change made through one replica may take to reach the others (they poll the

@@ -9,6 +9,7 @@ use std::sync::{Arc, RwLock};
 use axum::http::StatusCode;
 use serde_json::Value;
 
+use super::algorithm::Algorithm;
 use super::config::{Database, Settings};
 use super::crypto_at_rest::{MASTER_CHECK_AAD, MASTER_CHECK_PLAINTEXT};
 use super::error::ApiError;
@@ -33,6 +34,18 @@ pub fn now_ms() -> i64 {
 pub enum Trigger {
     Scheduled,
     Manual,
+}
+
+/// The choices of a manual rotation (`POST /keys/rotate`, `keys rotate`).
+#[derive(Debug, Clone, Default)]
+pub struct ManualRotation {
+    /// Rotate only if this kid is still current.
+    pub expect_current: Option<String>,
+    /// The algorithm of the fresh next key, instead of the configured one.
+    pub algorithm: Option<Algorithm>,
+    /// Promote a next key of another algorithm even if it has been published for less than
+    /// one keyset max-age.
+    pub force: bool,
 }
 
 pub struct Origin {
@@ -214,7 +227,7 @@ impl Origin {
         let outcome = self
             .store
             .mutate_keys(Box::new(move |keys| {
-                let mut factory = |alg| Ok(signer::generate(alg, &master));
+                let mut factory = |alg| signer::generate(alg, &master);
                 // The clock is read inside the transaction, after any lock wait.
                 step(keys, now_ms(), &policy, &mut factory)
             }))
@@ -236,14 +249,45 @@ impl Origin {
         expect_current: Option<String>,
         trigger: Trigger,
     ) -> Result<KeyOutcome, ApiError> {
-        let outcome = match trigger {
+        match trigger {
             Trigger::Manual => {
+                let manual = ManualRotation {
+                    expect_current,
+                    ..ManualRotation::default()
+                };
+                self.rotate_manually(manual).await
+            }
+            Trigger::Scheduled => self.rotate_step(None, trigger).await,
+        }
+    }
+
+    /// A manual rotation: refused (409 `next_key_too_new`) when it would start signing with a
+    /// key of another algorithm published for less than `keyset_max_age`, unless forced.
+    pub async fn rotate_manually(&self, manual: ManualRotation) -> Result<KeyOutcome, ApiError> {
+        self.rotate_step(Some(manual), Trigger::Manual).await
+    }
+
+    async fn rotate_step(
+        &self,
+        manual: Option<ManualRotation>,
+        trigger: Trigger,
+    ) -> Result<KeyOutcome, ApiError> {
+        let min_published_ms = self.settings.keyset_max_age.as_millis() as i64;
+        let outcome = match manual {
+            Some(m) => {
                 self.mutate(move |keys, now, policy, factory| {
-                    keys::rotate(keys, now, policy, factory, expect_current.as_deref())
+                    if !m.force {
+                        keys::check_manual_rotation(keys, now, min_published_ms)?;
+                    }
+                    let policy = Policy {
+                        algorithm: m.algorithm.unwrap_or(policy.algorithm),
+                        ..*policy
+                    };
+                    keys::rotate(keys, now, &policy, factory, m.expect_current.as_deref())
                 })
                 .await?
             }
-            Trigger::Scheduled => {
+            None => {
                 self.mutate(|keys, now, policy, factory| {
                     keys::rotate_if_due(keys, now, policy, factory)
                 })
@@ -292,7 +336,18 @@ impl Origin {
         Ok(outcome)
     }
 
-    pub async fn import_key(&self, jwk_json: String) -> Result<KeyOutcome, ApiError> {
+    /// Installs a private JWK as the current key. A key of another algorithm than the current
+    /// one changes what edges must accept: refused (409 `algorithm_change`, with what would
+    /// change) unless `force`.
+    pub async fn import_key(&self, jwk_json: String, force: bool) -> Result<KeyOutcome, ApiError> {
+        let alg = signer::jwk_algorithm(&jwk_json)?;
+        let current = self.keyring().current().map(|k| k.record.alg);
+        if let Some(current) = current.filter(|c| *c != alg && !force) {
+            return Err(keys::KeyError::AlgorithmChange(
+                self.algorithm_change_notice(current, alg),
+            )
+            .into());
+        }
         let new = signer::import_jwk(&jwk_json, &self.secrets.master_key)?;
         let outcome = self
             .mutate(move |keys, now, policy, factory| keys::import(keys, new, now, policy, factory))
@@ -302,6 +357,30 @@ impl Origin {
             tracing::info!(kid = %kid, previous = previous.as_deref().unwrap_or("-"), "signing key imported as current");
         }
         Ok(outcome)
+    }
+
+    /// What importing a key of `to` changes for an origin signing with `from`.
+    fn algorithm_change_notice(&self, from: Algorithm, to: Algorithm) -> String {
+        let mut notice = format!(
+            "this key is {to} but the current key is {from}: importing it makes {to} sign from \
+             now on (tokens signed with {from} keep verifying until they expire); every edge \
+             must accept {to}"
+        );
+        if to.is_symmetric() {
+            notice.push_str(
+                ", and an HS256 key is published only to the edge credential: edges that fetch \
+                 the keyset without it cannot verify the new tokens",
+            );
+        }
+        if self.policy.algorithm != to {
+            notice.push_str(&format!(
+                "; the next key stays {}, the configured algorithm, so the rotation after next \
+                 signs with {} again unless `algorithm` is changed too",
+                self.policy.algorithm, self.policy.algorithm
+            ));
+        }
+        notice.push_str(". Repeat with --force to import it.");
+        notice
     }
 
     pub async fn retire_due(&self) -> Result<KeyOutcome, ApiError> {

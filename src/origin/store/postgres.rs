@@ -11,7 +11,7 @@ use tokio_postgres::{GenericClient, Row, Statement};
 
 use super::pg_pool::{pg_error, PgPool};
 use super::{KeyMutation, KeySnapshot, Store, StoreError};
-use crate::core::Algorithm;
+use crate::origin::algorithm::Algorithm;
 use crate::origin::keys::{diff, KeyOutcome, KeyRecord, KeyState};
 use crate::origin::sessions::{
     decide, RefreshDecision, RefreshRecord, RefreshRejection, RefreshResult, SessionRecord,

@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use super::{KeyMutation, KeySnapshot, Store, StoreError};
-use crate::core::Algorithm;
+use crate::origin::algorithm::Algorithm;
 use crate::origin::keys::{diff, KeyOutcome, KeyRecord, KeyState};
 use crate::origin::sessions::{
     decide, RefreshDecision, RefreshRecord, RefreshRejection, RefreshResult, SessionRecord,

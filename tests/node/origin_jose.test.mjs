@@ -1,6 +1,6 @@
 // Interop: an independent JOSE implementation (the npm package `jose`) accepts the key
-// origin's EdDSA access tokens, with `createRemoteJWKSet` pointed at a real `jwtedge-origin`
-// on loopback. The binary comes from JWTEDGE_ORIGIN_BIN, else the newest of
+// origin's EdDSA, ES256 and RS256 access tokens, with `createRemoteJWKSet` pointed at a real
+// `jwtedge-origin` on loopback, also across an EdDSA → ES256 migration. The binary comes from JWTEDGE_ORIGIN_BIN, else the newest of
 // {$CARGO_TARGET_DIR,target}/{debug,release}/jwtedge-origin (build it first:
 // `cargo build --bin jwtedge-origin`).
 import { test, before, after } from "node:test";
@@ -35,26 +35,29 @@ function originBin() {
 let child;
 let base;
 let dataDir;
+const extraOrigins = [];
 
-before(async () => {
-  dataDir = mkdtempSync(path.join(tmpdir(), "jwtedge-jose-"));
-  child = spawn(originBin(), ["serve"], {
+/// Starts a `jwtedge-origin serve` with the test credentials plus `env`.
+async function startOrigin(env = {}) {
+  const dir = mkdtempSync(path.join(tmpdir(), "jwtedge-jose-"));
+  const proc = spawn(originBin(), ["serve"], {
     env: {
       JWTEDGE_LISTEN: "127.0.0.1:0",
-      JWTEDGE_DATA_DIR: dataDir,
+      JWTEDGE_DATA_DIR: dir,
       JWTEDGE_API_KEY: API,
       JWTEDGE_ADMIN_TOKEN: ADMIN,
       JWTEDGE_ISSUER: ISSUER,
       JWTEDGE_ROTATION_INTERVAL: "off",
+      ...env,
     },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let stderr = "";
-  child.stderr.on("data", (d) => (stderr += d));
-  base = await new Promise((resolve, reject) => {
+  proc.stderr.on("data", (d) => (stderr += d));
+  const url = await new Promise((resolve, reject) => {
     let out = "";
     const timer = setTimeout(() => reject(new Error(`origin did not start:\n${stderr}`)), 20000);
-    child.stdout.on("data", (d) => {
+    proc.stdout.on("data", (d) => {
       out += d;
       const m = out.match(/listening on (http:\/\/[0-9.:]+)\n/);
       if (m) {
@@ -62,24 +65,35 @@ before(async () => {
         resolve(m[1]);
       }
     });
-    child.on("exit", (code) => {
+    proc.on("exit", (code) => {
       clearTimeout(timer);
       reject(new Error(`origin exited with ${code}:\n${stderr}`));
     });
   });
+  return { proc, url, dir };
+}
+
+async function stopOrigin({ proc, dir }) {
+  if (proc && proc.exitCode === null) {
+    const exited = new Promise((r) => proc.once("exit", r));
+    proc.kill("SIGTERM");
+    await exited;
+  }
+  if (dir) rmSync(dir, { recursive: true, force: true });
+}
+
+before(async () => {
+  const o = await startOrigin();
+  ({ proc: child, url: base, dir: dataDir } = o);
 });
 
 after(async () => {
-  if (child && child.exitCode === null) {
-    const exited = new Promise((r) => child.once("exit", r));
-    child.kill("SIGTERM");
-    await exited;
-  }
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  await stopOrigin({ proc: child, dir: dataDir });
+  for (const o of extraOrigins) await stopOrigin(o);
 });
 
-async function call(method, p, { auth, body } = {}) {
-  const res = await fetch(base + p, {
+async function call(method, p, { auth, body } = {}, at = base) {
+  const res = await fetch(at + p, {
     method,
     headers: {
       ...(auth ? { authorization: `Bearer ${auth}` } : {}),
@@ -91,8 +105,8 @@ async function call(method, p, { auth, body } = {}) {
   return { status: res.status, json: text ? JSON.parse(text) : null, text };
 }
 
-async function newToken(sub) {
-  const r = await call("POST", "/sessions", { auth: API, body: { sub, claims: { plan: "pro" } } });
+async function newToken(sub, at = base) {
+  const r = await call("POST", "/sessions", { auth: API, body: { sub, claims: { plan: "pro" } } }, at);
   assert.equal(r.status, 201, r.text);
   return r.json;
 }
@@ -103,13 +117,20 @@ async function keysetFetches() {
   return Number(m[1]);
 }
 
-const expectations = () => ({
+const expectations = (algorithms = ["EdDSA"]) => ({
   issuer: ISSUER,
   audience: "api",
   typ: "at+jwt",
-  algorithms: ["EdDSA"],
+  algorithms,
   requiredClaims: ["exp", "iat", "jti", "sid", "sub"],
 });
+
+function tamper(token) {
+  const [h, p, sig] = token.split(".");
+  const forged = JSON.parse(Buffer.from(p, "base64url"));
+  forged.sub = "admin";
+  return `${h}.${Buffer.from(JSON.stringify(forged)).toString("base64url")}.${sig}`;
+}
 
 test("jose createRemoteJWKSet accepts the origin's EdDSA tokens, across a rotation", async () => {
   const JWKS = jose.createRemoteJWKSet(new URL(`${base}/.well-known/jwks.json`));
@@ -162,4 +183,75 @@ test("a revoked key's tokens find no key in a fresh jose keyset", async () => {
   const s2 = await newToken("carol");
   const v = await jose.jwtVerify(s2.access_token, JWKS, expectations());
   assert.notEqual(v.protectedHeader.kid, kid);
+});
+
+for (const alg of ["ES256", "RS256"]) {
+  test(`jose accepts the origin's ${alg} tokens from its published keyset, across a rotation`, async () => {
+    const o = await startOrigin({ JWTEDGE_ALGORITHM: alg });
+    extraOrigins.push(o);
+    const res = await fetch(`${o.url}/.well-known/jwks.json`);
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get("access-control-allow-origin"), "*");
+    const { keys } = await res.json();
+    assert.equal(keys.length, 2);
+    for (const jwk of keys) {
+      assert.equal(jwk.alg, alg);
+      assert.equal(jwk.use, "sig");
+      assert.equal(jwk.kty, alg === "ES256" ? "EC" : "RSA");
+      assert.equal(jwk.d, undefined);
+      // jose imports it as a public key of that algorithm.
+      const key = await jose.importJWK(jwk, alg);
+      assert.equal(key.type, "public");
+      if (alg === "RS256") assert.equal(key.algorithm.modulusLength, 2048);
+      if (alg === "ES256") assert.equal(key.algorithm.namedCurve, "P-256");
+    }
+    const JWKS = jose.createRemoteJWKSet(new URL(`${o.url}/.well-known/jwks.json`));
+    const s = await newToken("alice", o.url);
+    const v = await jose.jwtVerify(s.access_token, JWKS, expectations([alg]));
+    assert.equal(v.protectedHeader.alg, alg);
+    assert.equal(v.payload.sub, "alice");
+    assert.equal(v.payload.sid, s.session_id);
+    await assert.rejects(jose.jwtVerify(tamper(s.access_token), JWKS, expectations([alg])), {
+      code: "ERR_JWS_SIGNATURE_VERIFICATION_FAILED",
+    });
+    // The algorithm is pinned: a verifier expecting only EdDSA refuses it.
+    await assert.rejects(jose.jwtVerify(s.access_token, JWKS, expectations(["EdDSA"])), {
+      code: "ERR_JOSE_ALG_NOT_ALLOWED",
+    });
+    const rotated = await call("POST", "/keys/rotate", { auth: ADMIN }, o.url);
+    assert.equal(rotated.status, 200, rotated.text);
+    const s2 = await newToken("bob", o.url);
+    const v2 = await jose.jwtVerify(s2.access_token, JWKS, expectations([alg]));
+    assert.equal(v2.protectedHeader.kid, rotated.json.current);
+    await jose.jwtVerify(s.access_token, JWKS, expectations([alg]));
+  });
+}
+
+test("jose follows an EdDSA → ES256 migration: old tokens keep verifying, new ones are ES256", async () => {
+  const o = await startOrigin({ JWTEDGE_KEYSET_MAX_AGE: "1s" });
+  extraOrigins.push(o);
+  const JWKS = jose.createRemoteJWKSet(new URL(`${o.url}/.well-known/jwks.json`), {
+    cooldownDuration: 0,
+  });
+  const both = expectations(["EdDSA", "ES256"]);
+  const old = await newToken("alice", o.url);
+  await jose.jwtVerify(old.access_token, JWKS, both);
+  // The next key is made ES256; promoting it before one keyset max-age is refused.
+  let r = await call("POST", "/keys/rotate", { auth: ADMIN, body: { algorithm: "ES256" } }, o.url);
+  assert.equal(r.status, 200, r.text);
+  r = await call("POST", "/keys/rotate", { auth: ADMIN }, o.url);
+  assert.equal(r.status, 409, r.text);
+  assert.equal(r.json.error, "next_key_too_new");
+  await new Promise((res) => setTimeout(res, 1100));
+  r = await call("POST", "/keys/rotate", { auth: ADMIN }, o.url);
+  assert.equal(r.status, 200, r.text);
+  const fresh = await newToken("bob", o.url);
+  const v = await jose.jwtVerify(fresh.access_token, JWKS, both);
+  assert.equal(v.protectedHeader.alg, "ES256");
+  const v0 = await jose.jwtVerify(old.access_token, JWKS, both);
+  assert.equal(v0.protectedHeader.alg, "EdDSA");
+  const meta = await call("GET", "/.well-known/oauth-authorization-server", {}, o.url);
+  assert.equal(meta.status, 200);
+  assert.deepEqual(meta.json.access_token_signing_alg_values_supported, ["EdDSA", "ES256"]);
+  assert.equal(meta.json.jwks_uri, `${ISSUER}/.well-known/jwks.json`);
 });

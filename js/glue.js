@@ -123,6 +123,101 @@ async function webCryptoEd25519(publicKey, signature, message) {
   }
 }
 
+// RSA and ECDSA by the runtime's own crypto (SPEC §3a), settling to one of two outcomes prepared
+// in wasm. `keys` is the table of one keyset version (newRuntimeKeys): each key's parameters, and
+// the keys imported so far, dropped with the table when the keyset changes.
+// In Node, the package's Node entry (node.js) hands over node:crypto, which verifies
+// synchronously: the outcome is returned as is. Elsewhere WebCrypto answers a promise.
+// A key the runtime refuses to import, or an algorithm it lacks (P-521 in some runtimes), verifies
+// nothing: `ifInvalid`.
+const NODE_CRYPTO = Symbol.for("jwtedge.node:crypto");
+export function newRuntimeKeys(params) {
+  return { params, imported: new Map() };
+}
+
+// The minimal public JWK of key `index` (no alg, use or key_ops that could make an import refuse).
+const b64url = (bytes) => btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+function jwkOf(keys, index) {
+  const [kind, first, second] = keys.params[index];
+  return kind === "RSA"
+    ? { kty: "RSA", n: b64url(first), e: b64url(second) }
+    : { kty: "EC", crv: kind, x: b64url(first), y: b64url(second) };
+}
+
+export function runtimeOutcome(keys, index, algIndex, signatureView, messageView, ifValid, ifInvalid) {
+  const alg = algs[algIndex];
+  const node = globalThis[NODE_CRYPTO];
+  if (node) return nodeVerify(node, keys, index, alg, signatureView, messageView) ? ifValid : ifInvalid;
+  // The views are of wasm memory, valid only until this call returns: copy them now.
+  const signature = signatureView.slice();
+  const message = messageView.slice();
+  return webCryptoVerify(keys, index, alg, signature, message).then((ok) => (ok ? ifValid : ifInvalid));
+}
+
+// `alg` → [hash, kind]: kind "pkcs1", "pss" or "ecdsa".
+const SCHEMES = {};
+for (const bits of [256, 384, 512]) {
+  SCHEMES[`RS${bits}`] = [bits, "pkcs1"];
+  SCHEMES[`PS${bits}`] = [bits, "pss"];
+  SCHEMES[`ES${bits}`] = [bits, "ecdsa"];
+}
+
+function nodeVerify(node, keys, index, alg, signature, message) {
+  try {
+    let key = keys.imported.get(index);
+    if (key === undefined) {
+      try {
+        key = node.createPublicKey({ key: jwkOf(keys, index), format: "jwk" });
+      } catch {
+        key = null;
+      }
+      keys.imported.set(index, key);
+    }
+    if (key === null) return false;
+    const [bits, kind] = SCHEMES[alg];
+    const hash = `sha${bits}`;
+    if (kind === "pkcs1") return node.verify(hash, message, key, signature);
+    if (kind === "pss") {
+      return node.verify(hash, message, { key, padding: node.constants.RSA_PKCS1_PSS_PADDING, saltLength: bits / 8 }, signature);
+    }
+    return node.verify(hash, message, { key, dsaEncoding: "ieee-p1363" }, signature);
+  } catch {
+    return false;
+  }
+}
+
+// WebCrypto binds an RSA key to its scheme and hash: imported keys are kept per (alg, index).
+// Resolved CryptoKeys only: on Workers a promise made by one request must not be awaited by another.
+const CURVES = { 256: "P-256", 384: "P-384", 512: "P-521" };
+async function webCryptoVerify(keys, index, alg, signature, message) {
+  try {
+    const [bits, kind] = SCHEMES[alg];
+    const hash = `SHA-${bits}`;
+    const id = `${alg}:${index}`;
+    let key = keys.imported.get(id);
+    if (key === undefined) {
+      const importAs =
+        kind === "pkcs1" ? { name: "RSASSA-PKCS1-v1_5", hash }
+        : kind === "pss" ? { name: "RSA-PSS", hash }
+        : { name: "ECDSA", namedCurve: CURVES[bits] };
+      try {
+        key = await crypto.subtle.importKey("jwk", jwkOf(keys, index), importAs, false, ["verify"]);
+      } catch {
+        key = null;
+      }
+      keys.imported.set(id, key);
+    }
+    if (key === null) return false;
+    const scheme =
+      kind === "pkcs1" ? { name: "RSASSA-PKCS1-v1_5" }
+      : kind === "pss" ? { name: "RSA-PSS", saltLength: bits / 8 }
+      : { name: "ECDSA", hash };
+    return await crypto.subtle.verify(scheme, key, signature, message);
+  } catch {
+    return false;
+  }
+}
+
 export function isCloudflareWorkers() {
   return globalThis.navigator?.userAgent === "Cloudflare-Workers";
 }

@@ -1,5 +1,6 @@
 //! The JSON Web Key model (RFC 7517) shared by the verifier (which reads keysets) and the origin
-//! (which publishes them). Only what jwtedge uses is typed; other members are ignored.
+//! (which publishes them). Only what jwtedge uses is typed; other members (`x5c`, `x5t`, `ext`…)
+//! are ignored, and `key_ops` is read by `Keyset` from the raw JSON.
 
 use serde::{Deserialize, Serialize};
 
@@ -12,6 +13,14 @@ pub struct Jwk {
     pub crv: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub x: Option<String>,
+    /// The second coordinate of an EC public key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub y: Option<String>,
+    /// RSA modulus and public exponent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub n: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub e: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub k: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

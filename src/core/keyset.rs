@@ -1,18 +1,16 @@
 //! A keyset ready for verification: JWKS parsed within limits, unsupported keys skipped, key
-//! material decoded once (HMAC state precomputed, Ed25519 points decompressed) so the hot path
-//! only looks keys up (SPEC §3, §5 limits).
+//! material decoded once (HMAC state precomputed, Ed25519 points decompressed, RSA/EC members
+//! checked) so the hot path only looks keys up (SPEC §3, §5 limits).
 
 use ed25519_dalek::VerifyingKey;
 use hmac::{Hmac, Mac};
 use serde::Deserialize;
-use sha2::Sha256;
+use sha2::{Sha256, Sha384, Sha512};
 
-use super::{b64url_decode, exceeds_depth, Algorithm, Jwk, KeyNeed, Reason, MAX_JSON_DEPTH};
-
-pub type HmacSha256 = Hmac<Sha256>;
-
-/// RFC 7518 §3.2: an HS256 key must be at least as long as the hash output.
-const MIN_HMAC_KEY_BYTES: usize = 32;
+use super::{
+    b64url_decode, exceeds_depth, Algorithm, Jwk, KeyKind, KeyNeed, Reason, RuntimeKey,
+    MAX_JSON_DEPTH,
+};
 
 /// Why a JWKS document was rejected. Rejection keeps the previous keyset in use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,17 +55,61 @@ impl Default for KeysetLimits {
     }
 }
 
+/// HMAC state with the key already absorbed, per hash.
+#[derive(Clone)]
+pub(crate) enum HmacKey {
+    Sha256(Box<Hmac<Sha256>>),
+    Sha384(Box<Hmac<Sha384>>),
+    Sha512(Box<Hmac<Sha512>>),
+}
+
+impl HmacKey {
+    /// RFC 7518 §3.2: a key at least as long as the hash output.
+    fn new(alg: Algorithm, k: &[u8]) -> Option<HmacKey> {
+        if k.len() < alg.hash_bytes() {
+            return None;
+        }
+        Some(match alg {
+            Algorithm::Hs256 => HmacKey::Sha256(Box::new(Hmac::new_from_slice(k).ok()?)),
+            Algorithm::Hs384 => HmacKey::Sha384(Box::new(Hmac::new_from_slice(k).ok()?)),
+            Algorithm::Hs512 => HmacKey::Sha512(Box::new(Hmac::new_from_slice(k).ok()?)),
+            _ => return None,
+        })
+    }
+
+    /// Constant-time comparison of the MAC.
+    fn verify(&self, input: &[u8], signature: &[u8]) -> bool {
+        fn check<M: Mac + Clone>(mac: &M, input: &[u8], signature: &[u8]) -> bool {
+            let mut mac = mac.clone();
+            mac.update(input);
+            mac.verify_slice(signature).is_ok()
+        }
+        match self {
+            HmacKey::Sha256(mac) => check(&**mac, input, signature),
+            HmacKey::Sha384(mac) => check(&**mac, input, signature),
+            HmacKey::Sha512(mac) => check(&**mac, input, signature),
+        }
+    }
+}
+
 #[derive(Clone)]
 pub(crate) enum KeyMaterial {
-    Hmac(Box<HmacSha256>),
+    Hmac(HmacKey),
     Ed25519(VerifyingKey),
+    /// RSA or ECDSA: the signature is checked by the runtime's crypto.
+    Runtime(RuntimeKey),
 }
 
 /// One usable verification key.
 #[derive(Clone)]
 pub struct VerifyKey {
     pub kid: Option<String>,
-    pub alg: Algorithm,
+    /// The algorithm the key is pinned to; `None` for an RSA key without `alg`, which accepts
+    /// the RSA family (`RS*`, `PS*`) named by the token (SPEC §3).
+    pub alg: Option<Algorithm>,
+    /// The key's position among the usable keys of its keyset: the runtime's cache of imported
+    /// keys is per keyset, indexed by it.
+    pub index: usize,
     pub(crate) material: KeyMaterial,
 }
 
@@ -86,45 +128,66 @@ impl VerifyKey {
     pub fn ed25519(public_key: &[u8; 32]) -> Option<VerifyKey> {
         Some(VerifyKey {
             kid: None,
-            alg: Algorithm::EdDsa,
+            alg: Some(Algorithm::EdDsa),
+            index: 0,
             material: KeyMaterial::Ed25519(VerifyingKey::from_bytes(public_key).ok()?),
         })
     }
 
-    /// Builds a key from a JWK, or `None` when the JWK is of a kind jwtedge does not verify with
-    /// (RSA, EC, X25519, encryption keys…) or its material is unusable.
+    /// Builds a key from a JWK, or `None` when the JWK is one the verifier cannot use (SPEC §3):
+    /// an unknown `kty` or curve, `use` other than `sig`, an `alg` that is not its kind's, RSA
+    /// under 2048 bits, bad parameters. (`key_ops` without `verify`: see `Keyset::from_jwks_json`.)
     pub fn from_jwk(jwk: &Jwk) -> Option<VerifyKey> {
         if jwk.use_.as_deref().is_some_and(|u| u != "sig") {
             return None;
         }
-        let implied = match (jwk.kty.as_str(), jwk.crv.as_deref()) {
-            ("OKP", Some("Ed25519")) => Algorithm::EdDsa,
-            ("oct", _) => Algorithm::Hs256,
-            _ => return None,
+        let named = match jwk.alg.as_deref() {
+            None => None,
+            Some(name) => Some(Algorithm::from_name(name)?),
         };
-        let alg = match jwk.alg.as_deref() {
-            None => implied,
-            Some(name) => Algorithm::from_name(name).filter(|a| *a == implied)?,
-        };
-        let material = match alg {
-            Algorithm::EdDsa => {
+        let (alg, material) = match (jwk.kty.as_str(), jwk.crv.as_deref()) {
+            ("OKP", Some("Ed25519")) => {
                 let x = b64url_decode(jwk.x.as_deref()?.as_bytes())?;
                 let bytes: [u8; 32] = x.as_slice().try_into().ok()?;
-                KeyMaterial::Ed25519(VerifyingKey::from_bytes(&bytes).ok()?)
+                let key = VerifyingKey::from_bytes(&bytes).ok()?;
+                (Some(Algorithm::EdDsa), KeyMaterial::Ed25519(key))
             }
-            Algorithm::Hs256 => {
+            ("oct", _) => {
+                let alg = named.unwrap_or(Algorithm::Hs256);
                 let k = b64url_decode(jwk.k.as_deref()?.as_bytes())?;
-                if k.len() < MIN_HMAC_KEY_BYTES {
-                    return None;
-                }
-                KeyMaterial::Hmac(Box::new(HmacSha256::new_from_slice(&k).ok()?))
+                (Some(alg), KeyMaterial::Hmac(HmacKey::new(alg, &k)?))
             }
+            ("RSA", _) => (named, KeyMaterial::Runtime(RuntimeKey::rsa(jwk)?)),
+            ("EC", _) => {
+                let key = RuntimeKey::ec(jwk)?;
+                (key.implied_algorithm(), KeyMaterial::Runtime(key))
+            }
+            _ => return None,
         };
+        // A named `alg` must be of the key's kind (and, for EC, its curve's): an HMAC secret
+        // never verifies an asymmetric alg, nor the reverse.
+        let kind = match &material {
+            KeyMaterial::Hmac(_) => KeyKind::Hmac,
+            KeyMaterial::Ed25519(_) => KeyKind::Ed25519,
+            KeyMaterial::Runtime(key) => key.kind(),
+        };
+        if named.is_some_and(|n| n.key_kind() != kind || alg.is_some_and(|a| a != n)) {
+            return None;
+        }
         Some(VerifyKey {
             kid: jwk.kid.clone(),
             alg,
+            index: 0,
             material,
         })
+    }
+
+    /// True when a token signed with `alg` may be checked with this key (SPEC §3).
+    pub fn accepts(&self, alg: Algorithm) -> bool {
+        match self.alg {
+            Some(own) => own == alg,
+            None => alg.key_kind() == KeyKind::Rsa,
+        }
     }
 
     /// The Ed25519 public key, for verifying with another implementation (the runtime's
@@ -137,19 +200,27 @@ impl VerifyKey {
         }
     }
 
+    /// The RSA or EC key whose signatures the runtime checks; `None` for keys checked here.
+    pub fn runtime_key(&self) -> Option<&RuntimeKey> {
+        match &self.material {
+            KeyMaterial::Runtime(key) => Some(key),
+            _ => None,
+        }
+    }
+
     /// Checks `signature` over `signing_input`. HMAC compares in constant time; Ed25519 uses
-    /// strict verification (no malleable signatures, no weak keys).
+    /// strict verification (no malleable signatures, no weak keys). Always `false` for a
+    /// runtime-checked key (RSA, ECDSA): those go through [`UntrustedToken::check`].
+    ///
+    /// [`UntrustedToken::check`]: super::UntrustedToken::check
     pub fn verify_signature(&self, signing_input: &[u8], signature: &[u8]) -> bool {
         match &self.material {
-            KeyMaterial::Hmac(mac) => {
-                let mut mac = (**mac).clone();
-                mac.update(signing_input);
-                mac.verify_slice(signature).is_ok()
-            }
+            KeyMaterial::Hmac(mac) => mac.verify(signing_input, signature),
             KeyMaterial::Ed25519(key) => match ed25519_dalek::Signature::from_slice(signature) {
                 Ok(sig) => key.verify_strict(signing_input, &sig).is_ok(),
                 Err(_) => false,
             },
+            KeyMaterial::Runtime(_) => false,
         }
     }
 }
@@ -185,8 +256,11 @@ impl Keyset {
         let keys: Vec<VerifyKey> = raw
             .keys
             .into_iter()
+            .filter(allows_verify)
             .filter_map(|v| serde_json::from_value::<Jwk>(v).ok())
             .filter_map(|jwk| VerifyKey::from_jwk(&jwk))
+            .enumerate()
+            .map(|(index, key)| VerifyKey { index, ..key })
             .collect();
         if keys.is_empty() {
             return Err(KeysetError::NoUsableKey);
@@ -224,7 +298,7 @@ impl Keyset {
                 let mut kid_seen = false;
                 for key in &self.keys {
                     if key.kid.as_deref() == Some(kid) {
-                        if key.alg == alg {
+                        if key.accepts(alg) {
                             return Ok(key);
                         }
                         kid_seen = true;
@@ -237,13 +311,23 @@ impl Keyset {
                 })
             }
             KeyNeed::OnlyKeyFor(alg) => {
-                let mut found = self.keys.iter().filter(|k| k.alg == alg);
+                let mut found = self.keys.iter().filter(|k| k.accepts(alg));
                 match (found.next(), found.next()) {
                     (Some(key), None) => Ok(key),
                     _ => Err(Reason::Malformed),
                 }
             }
         }
+    }
+}
+
+/// RFC 7517 §4.3: a key whose `key_ops` does not list `verify` verifies nothing. Read from the raw
+/// member (a typed `Vec<String>` would cost the `.wasm` a sequence deserializer).
+fn allows_verify(jwk: &serde_json::Value) -> bool {
+    match jwk.get("key_ops") {
+        None => true,
+        Some(serde_json::Value::Array(ops)) => ops.iter().any(|op| op == "verify"),
+        Some(_) => false,
     }
 }
 
@@ -279,8 +363,8 @@ mod tests {
         assert_eq!(
             kids,
             vec![
-                ("e".into(), Algorithm::EdDsa),
-                ("h".into(), Algorithm::Hs256)
+                ("e".into(), Some(Algorithm::EdDsa)),
+                ("h".into(), Some(Algorithm::Hs256))
             ]
         );
     }

@@ -1,5 +1,5 @@
 //! What a caller expects of a token (SPEC §4, §6). Defaults follow the SPEC: leeway 0 s, size
-//! limit 8 KiB, both algorithms allowed, `typ` of `at+jwt`, `JWT` or absent.
+//! limit 8 KiB, every algorithm allowed (each key pins its own), `typ` of `at+jwt`, `JWT` or absent.
 
 use super::Algorithm;
 

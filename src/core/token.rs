@@ -150,7 +150,7 @@ impl<'t> UntrustedToken<'t> {
     }
 
     /// `header.payload`: the bytes the signature covers.
-    pub fn signing_input(&self) -> &[u8] {
+    pub fn signing_input(&self) -> &'t [u8] {
         self.signing_input
     }
 

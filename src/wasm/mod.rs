@@ -5,6 +5,7 @@
 mod options;
 mod outcome;
 mod runtime;
+mod runtime_check;
 mod token_text;
 mod verifier;
 mod verify_with_keyset;

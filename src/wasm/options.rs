@@ -181,7 +181,13 @@ impl Options {
                 .iter()
                 .map(|name| Algorithm::from_name(name))
                 .collect::<Option<Vec<_>>>()
-                .ok_or_else(|| type_error("algorithms", "a list of \"EdDSA\" and \"HS256\""))?;
+                .ok_or_else(|| {
+                    type_error(
+                        "algorithms",
+                        "a list of EdDSA, HS256, HS384, HS512, RS256, RS384, RS512, PS256, \
+                         PS384, PS512, ES256, ES384, ES512",
+                    )
+                })?;
         }
         o.issuer = self.strings("issuer")?;
         o.audience = self.strings("audience")?;

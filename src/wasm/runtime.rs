@@ -39,6 +39,25 @@ extern "C" {
         wasm_check: &js_sys::Function,
     ) -> Promise;
 
+    /// A table of imported RSA/EC keys for one keyset: `params[i]` is `[kind, first, second]`
+    /// of key `i` (`"RSA"`, n, e or the curve, x, y), or null for keys the core checks.
+    #[wasm_bindgen(js_name = newRuntimeKeys)]
+    pub fn new_runtime_keys(params: &js_sys::Array) -> JsValue;
+
+    /// `if_valid` or `if_invalid` by the runtime's verdict on an RSA/ECDSA signature made with key
+    /// `index` of `keys` under the registered algorithm `alg`: the outcome itself where the
+    /// runtime checks synchronously (`node:crypto`), else a promise of it (WebCrypto).
+    #[wasm_bindgen(js_name = runtimeOutcome)]
+    pub fn runtime_outcome(
+        keys: &JsValue,
+        index: u32,
+        alg: u32,
+        signature: &[u8],
+        message: &[u8],
+        if_valid: &JsValue,
+        if_invalid: &JsValue,
+    ) -> JsValue;
+
     #[wasm_bindgen(js_name = isCloudflareWorkers)]
     pub fn is_cloudflare_workers() -> bool;
 

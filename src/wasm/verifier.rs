@@ -12,10 +12,11 @@ use wasm_bindgen_futures::{future_to_promise, JsFuture};
 use super::options::{type_error, Options, VERIFIER_OPTIONS};
 use super::outcome::{rejected, to_js};
 use super::runtime::{fetch_keyset, is_cloudflare_workers, now_ms, settled_or_timeout};
+use super::runtime_check::{check_by_runtime, Checked, RuntimeKeys};
 use super::token_text::with_token;
 use super::webcrypto::ed25519_via_webcrypto;
 use crate::core::cache::{CacheConfig, FetchResponse, FetchTicket, KeysetCache, Plan};
-use crate::core::{Reason, UntrustedToken, VerifyOptions};
+use crate::core::{Reason, Step as CoreStep, UntrustedToken, VerifyOptions};
 
 /// Plans one verification may go through: wait, take over a dead fetch, wait, verify — with room
 /// to spare, and a hard stop so no input can loop.
@@ -42,13 +43,16 @@ struct State {
     cache: KeysetCache,
     /// The promise of the fetch in flight (fetch + apply), by ticket id.
     in_flight: Option<(u64, Promise)>,
+    /// RSA/EC keys imported into the runtime, for the current keyset only.
+    runtime_keys: RuntimeKeys,
 }
 
 enum Step {
     Done(JsValue),
     /// Waiting for the keyset.
     Pending,
-    /// The Ed25519 signature is with the runtime's WebCrypto: this promise settles to the outcome.
+    /// The signature is with the runtime's WebCrypto (Ed25519, RSA, ECDSA): this promise settles
+    /// to the outcome.
     WebCrypto(Promise),
 }
 
@@ -96,6 +100,7 @@ impl Verifier {
                 state: RefCell::new(State {
                     cache: KeysetCache::new(config),
                     in_flight: None,
+                    runtime_keys: RuntimeKeys::default(),
                 }),
             }),
         })
@@ -164,8 +169,16 @@ impl Inner {
                         ));
                     }
                 }
-                let valid = key.verify_signature(untrusted.signing_input(), untrusted.signature());
-                Step::Done(to_js(untrusted.finish(key, valid, &self.opts, now)))
+                match untrusted.check_with(key, &self.opts, now) {
+                    CoreStep::Done(outcome) => Step::Done(to_js(outcome)),
+                    CoreStep::Runtime(check) => {
+                        let table = self.state.borrow_mut().runtime_keys.table_for(&keyset);
+                        match check_by_runtime(&table, check, &self.opts, now) {
+                            Checked::Now(outcome) => Step::Done(outcome),
+                            Checked::Later(outcome) => Step::WebCrypto(outcome),
+                        }
+                    }
+                }
             }
             Plan::Unavailable(reason) => Step::Done(rejected(reason)),
             Plan::Fetch(ticket) => {

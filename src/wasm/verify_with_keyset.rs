@@ -1,5 +1,7 @@
-//! `verifyWithKeyset(token, jwks, options)`: synchronous verification against a keyset the
-//! caller holds, with an optional clock override (`nowSeconds`) for tests and replay.
+//! `verifyWithKeyset(token, jwks, options)`: verification against a keyset the caller holds, with
+//! an optional clock override (`nowSeconds`) for tests and replay. Synchronous — it answers the
+//! outcome itself — except for an RSA/ECDSA signature on a runtime whose only RSA/ECDSA is
+//! WebCrypto (Workers, browsers): then it answers a promise of the outcome (README, "Algorithms").
 
 use std::cell::RefCell;
 use std::sync::Arc;
@@ -9,13 +11,34 @@ use wasm_bindgen::prelude::*;
 use super::options::{Options, VERIFY_WITH_KEYSET_OPTIONS};
 use super::outcome::{rejected, to_js};
 use super::runtime::{keyset_unchanged, now_ms};
+use super::runtime_check::{check_by_runtime, Checked, RuntimeKeys};
 use super::token_text::with_token;
-use crate::core::{verify, Keyset, KeysetLimits, Reason};
+use crate::core::{Keyset, KeysetLimits, Reason, Step, UntrustedToken, VerifyOptions};
 
 thread_local! {
     /// The keyset of the previous call: callers pass the same keyset on every call, and parsing
     /// it (decoding, point decompression) would cost more than the verification.
     static LAST_KEYSET: RefCell<Option<Arc<Keyset>>> = const { RefCell::new(None) };
+    /// RSA/EC keys imported into the runtime, for the last keyset only.
+    static RUNTIME_KEYS: RefCell<RuntimeKeys> = RefCell::new(RuntimeKeys::default());
+}
+
+/// The outcome, or (RSA/ECDSA under WebCrypto) the promise of it.
+fn verify_token(token: &str, keyset: &Arc<Keyset>, opts: &VerifyOptions, now: f64) -> JsValue {
+    let untrusted = match UntrustedToken::parse(token, opts) {
+        Ok(untrusted) => untrusted,
+        Err(reason) => return rejected(reason),
+    };
+    match untrusted.check(keyset, opts, now) {
+        Step::Done(outcome) => to_js(outcome),
+        Step::Runtime(check) => {
+            let table = RUNTIME_KEYS.with(|keys| keys.borrow_mut().table_for(keyset));
+            match check_by_runtime(&table, check, opts, now) {
+                Checked::Now(outcome) => outcome,
+                Checked::Later(promise) => promise.into(),
+            }
+        }
+    }
 }
 
 /// The parsed keyset, `None` when it is unusable; a `TypeError` when `jwks` is neither a string
@@ -46,7 +69,8 @@ fn keyset_for(jwks: &JsValue) -> Result<Option<Arc<Keyset>>, JsValue> {
 }
 
 /// Verifies `token` against `jwks` (a JWKS JSON string, or an object that is serialised).
-/// Throws a `TypeError` for bad options only; every token, good or bad, gets an outcome.
+/// Throws a `TypeError` for bad options only; every token, good or bad, gets an outcome — itself,
+/// or a promise of it when an RSA/ECDSA signature goes to WebCrypto (Workers, browsers).
 #[wasm_bindgen(js_name = verifyWithKeyset)]
 pub fn verify_with_keyset(
     token: JsValue,
@@ -66,7 +90,7 @@ pub fn verify_with_keyset(
         &token,
         opts.max_token_bytes,
         |text| match text {
-            Ok(token) => to_js(verify(token, &keyset, &opts, now)),
+            Ok(token) => verify_token(token, &keyset, &opts, now),
             Err(reason) => rejected(reason),
         },
     ))

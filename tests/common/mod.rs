@@ -3,6 +3,10 @@
 //! are deterministic. Each vector names the outcome SPEC §4 requires, as `STATUS/reason` or `OK`.
 #![allow(dead_code)]
 
+/// ring as the runtime's RSA/ECDSA (native tests only).
+#[cfg(not(target_arch = "wasm32"))]
+pub mod runtime;
+
 use ed25519_dalek::{Signer, SigningKey};
 use hmac::{Hmac, Mac};
 use jwtedge::core::b64url_encode as b64;

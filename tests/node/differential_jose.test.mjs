@@ -4,10 +4,11 @@
 // from the token itself (never "any malformed token"), each caused by a line of the SPEC.
 //
 // JWTEDGE_DIFF_CASES (default 10000), JWTEDGE_DIFF_SEED (default random; printed, replays a run).
-// Algorithms come from one table (ROWS): RS*/PS*/ES* slot in as rows with their JWK and signer.
+// Algorithms come from one table (ROWS): EdDSA, HS256, RS256, PS256, ES256.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { createHmac, createPrivateKey, createPublicKey, sign as nodeSign } from "node:crypto";
+import { constants, createHmac, createPrivateKey, createPublicKey, generateKeyPairSync, sign as nodeSign } from "node:crypto";
+import { readFileSync } from "node:fs";
 import * as jose from "jose";
 import { verifyWithKeyset } from "jwtedge";
 
@@ -75,7 +76,41 @@ function hsRow(kid, secretByte, forgerByte) {
   };
 }
 
-const ROWS = [edRow("ed-1", 1, 9), edRow("ed-2", 2, 8), hsRow("hs-1", 7, 8)];
+// RSA and ECDSA: the fixture keys of tests/fixtures (made for the tests); jwtedge checks them with
+// node:crypto through its Node entry, jose with WebCrypto.
+const fixtureKey = (name) =>
+  createPrivateKey({ key: readFileSync(new URL(`../fixtures/${name}`, import.meta.url)), format: "der", type: "pkcs8" });
+const RSA_KEY = fixtureKey("rsa2048-test-key.pk8");
+const RSA_FORGER = fixtureKey("rsa2048-forger-key.pk8");
+const EC_KEY = fixtureKey("ec-p256-test-key.pk8");
+const EC_FORGER = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey;
+
+function runtimeRow(kid, alg) {
+  const ec = alg.startsWith("ES");
+  const [key, forger] = ec ? [EC_KEY, EC_FORGER] : [RSA_KEY, RSA_FORGER];
+  const options = (k) =>
+    alg.startsWith("PS") ? { key: k, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }
+    : ec ? { key: k, dsaEncoding: "ieee-p1363" }
+    : k;
+  const { kty, n, e, crv, x, y } = createPublicKey(key).export({ format: "jwk" });
+  return {
+    alg,
+    kid,
+    jwk: ec ? { kty, crv, x, y, alg, use: "sig" } : { kty, n, e, alg, use: "sig" },
+    sign: (input) => nodeSign("sha256", input, options(key)),
+    forge: (input) => nodeSign("sha256", input, options(forger)),
+    publicBytes: ec ? Buffer.concat([Buffer.from(x, "base64url"), Buffer.from(y, "base64url")]) : Buffer.from(n, "base64url"),
+  };
+}
+
+const ROWS = [
+  edRow("ed-1", 1, 9),
+  edRow("ed-2", 2, 8),
+  hsRow("hs-1", 7, 8),
+  runtimeRow("rs-1", "RS256"),
+  runtimeRow("ps-1", "PS256"),
+  runtimeRow("es-1", "ES256"),
+];
 const ALGS = [...new Set(ROWS.map((r) => r.alg))];
 
 const KEYSETS = {
@@ -446,7 +481,7 @@ function makeCase(seed, index) {
     g.note("signed with a forger's key");
     token = `${input}.${b64(row.forge(input))}`;
   } else {
-    // Algorithm confusion: HS256 keyed with an Ed25519 public key (raw bytes or its "x").
+    // Algorithm confusion: HS256 keyed with a public key (raw bytes or its base64url).
     const victim = r.pick(ROWS.filter((x) => x.publicBytes));
     set(header, "alg", '"HS256"');
     set(header, "kid", js(victim.kid));
@@ -663,7 +698,7 @@ function classify(token, opts, edge) {
 
 // ---------------------------------------------------------------------------------------------
 
-test(`jwtedge and jose agree on ${CASES} mutated tokens (EdDSA, HS256), divergences by name`, async () => {
+test(`jwtedge and jose agree on ${CASES} mutated tokens (${ALGS.join(", ")}), divergences by name`, async () => {
   const tally = { cases: 0, agreeOk: 0, agreeRefused: 0, byAlg: {}, okByAlg: {}, divergences: {} };
   const failures = [];
   for (let i = 0; i < CASES; i++) {

@@ -178,7 +178,7 @@ fn bad_configuration_stops_startup_naming_the_setting() {
     );
     // A database sealed under another master key.
     let mut env = base_env(&data, &Backend::Sqlite);
-    let out = run_cli(&["keys", "list"], &env, &dir);
+    let out = run_cli(&["keys", "list", "--init"], &env, &dir);
     assert!(
         out.status.success(),
         "{}",
@@ -221,6 +221,7 @@ fn environment_beats_the_config_file() {
             "issue",
             "--sub",
             "x",
+            "--init",
         ],
         &child_env,
         &cwd,

@@ -84,7 +84,7 @@ fn token_issue_refuses_subjects_a_header_would_alter() {
     let dir = temp_dir("subjects-cli");
     let env = base_env(&dir, &Backend::Sqlite);
     for sub in [" alice", "alice ", "al\u{7f}ice", "", "\u{a0}alice"] {
-        let out = run_cli(&["token", "issue", "--sub", sub], &env, &dir);
+        let out = run_cli(&["token", "issue", "--sub", sub, "--init"], &env, &dir);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "token issue --sub {sub:?} succeeded");
         assert!(out.stdout.is_empty(), "{sub:?}: a token was printed");

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use tokio::sync::watch;
 
 use super::algorithm::Algorithm;
@@ -38,6 +38,10 @@ pub struct Cli {
     /// Listen address; port 0 picks a free port.
     #[arg(long, global = true, value_name = "ADDR")]
     listen: Option<String>,
+    /// Let `keys …` and `token issue` create the store (keys, generated secrets) when the data
+    /// directory or database holds none; without it they refuse (`serve` always creates).
+    #[arg(long, global = true)]
+    init: bool,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -56,6 +60,18 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Show the configuration.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum ConfigCommand {
+    /// Print the effective settings, each with its source (default, file, env, flag,
+    /// generated); secrets are redacted. Creates nothing.
+    Print,
 }
 
 #[derive(Subcommand, Debug)]
@@ -79,10 +95,15 @@ enum KeysCommand {
         force: bool,
     },
     /// Emergency revoke: the key leaves the keyset at once (if current, next signs).
-    Revoke { kid: String },
+    Revoke {
+        /// The key id, as `keys list` shows it.
+        kid: String,
+    },
     /// Install a private JWK (Ed25519 or P-256 with "d", RSA with its private members, or
     /// oct) as the current key.
     Import {
+        /// The file holding the private key.
+        #[arg(value_name = "FILE")]
         file: PathBuf,
         /// Import a key of another algorithm than the current one (says what changes first).
         #[arg(long)]
@@ -94,6 +115,7 @@ enum KeysCommand {
 enum TokenCommand {
     /// Create a session and print its access token.
     Issue {
+        /// The token's subject (`sub` claim).
         #[arg(long)]
         sub: String,
         /// Custom claims, a JSON object.
@@ -103,6 +125,11 @@ enum TokenCommand {
 }
 
 fn load_settings(cli: &Cli) -> Result<Settings, String> {
+    let raw = load_raw(cli)?;
+    raw.resolve(cli.config.is_some()).map_err(|e| e.to_string())
+}
+
+fn load_raw(cli: &Cli) -> Result<RawConfig, String> {
     let mut raw = RawConfig::default();
     if let Some(path) = &cli.config {
         raw.load_file(path).map_err(|e| e.to_string())?;
@@ -117,7 +144,14 @@ fn load_settings(cli: &Cli) -> Result<Settings, String> {
     if let Some(v) = &cli.listen {
         raw.set_flag("listen", "--listen", v.clone());
     }
-    raw.resolve(cli.config.is_some()).map_err(|e| e.to_string())
+    Ok(raw)
+}
+
+/// The command line, with `serve --help` listing every setting from the settings table.
+pub fn command() -> clap::Command {
+    Cli::command().mut_subcommand("serve", |serve| {
+        serve.after_help(super::config::settings_help())
+    })
 }
 
 fn init_logging() {
@@ -139,7 +173,10 @@ fn init_logging() {
 }
 
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::from_arg_matches(&command().get_matches()) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     init_logging();
     for name in RawConfig::unknown_env(std::env::vars()) {
         tracing::warn!(variable = %name, "unknown JWTEDGE_* environment variable ignored");
@@ -161,13 +198,35 @@ pub fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let init = cli.init;
+    if let Some(Command::Config {
+        command: ConfigCommand::Print,
+    }) = &cli.command
+    {
+        return match load_raw(&cli) {
+            Ok(raw) => {
+                let lines = super::config_print::effective(&raw, &settings);
+                print!("{}", super::config_print::render(&lines));
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("jwtedge-origin: {e}");
+                ExitCode::from(2)
+            }
+        };
+    }
     let result = runtime.block_on(async move {
-        match cli.command.unwrap_or(Command::Serve) {
+        let command = cli.command.unwrap_or(Command::Serve);
+        if !matches!(command, Command::Serve) {
+            require_store(&settings, init).await?;
+        }
+        match command {
             Command::Serve => serve(settings).await,
             Command::Keys { command } => keys(settings, command).await,
             Command::Token {
                 command: TokenCommand::Issue { sub, claims },
             } => issue_token(settings, sub, claims).await,
+            Command::Config { .. } => Ok(()),
         }
     });
     match result {
@@ -177,6 +236,19 @@ pub fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Operator commands never create a store by accident (a mistyped `--data-dir`, the wrong
+/// working directory, an empty database): they refuse unless `--init` is given.
+async fn require_store(settings: &Settings, init: bool) -> Result<(), String> {
+    use super::store::probe;
+    if init || probe::store_exists(&settings.database).await? {
+        return Ok(());
+    }
+    Err(format!(
+        "no jwtedge store at {}; start `serve` once, or pass `--init`",
+        probe::describe(&settings.database, &settings.data_dir)
+    ))
 }
 
 async fn open_for_cli(settings: Settings) -> Result<Arc<Origin>, String> {
@@ -451,4 +523,39 @@ async fn issue_token(
         .map_err(|e| e.to_string())?;
     println!("{}", tokens.access_token);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every argument and subcommand of the whole tree has a description.
+    #[test]
+    fn every_argument_and_command_has_help() {
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for arg in cmd.get_arguments() {
+                if arg.get_help().is_none() && arg.get_long_help().is_none() {
+                    missing.push(format!("{path} {}", arg.get_id()));
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                let sub_path = format!("{path} {}", sub.get_name());
+                if sub.get_about().is_none() && sub.get_name() != "help" {
+                    missing.push(sub_path.clone());
+                }
+                walk(sub, &sub_path, missing);
+            }
+        }
+        let mut cmd = command();
+        cmd.build();
+        let mut missing = Vec::new();
+        walk(&cmd, "jwtedge-origin", &mut missing);
+        assert!(missing.is_empty(), "without help: {missing:?}");
+        let serve = cmd.find_subcommand("serve").unwrap();
+        let after = serve.get_after_help().unwrap().to_string();
+        for setting in super::super::config::SETTINGS {
+            assert!(after.contains(setting), "{setting}");
+            assert!(after.contains(&super::super::config::env_name(setting)));
+        }
+    }
 }

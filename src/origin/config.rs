@@ -35,6 +35,99 @@ pub const SETTINGS: [&str; 21] = [
     "shutdown_timeout",
 ];
 
+/// One setting's documentation: the single source of `--help`, `config print` and the example
+/// file's test (`jwtedge-origin.example.toml`). `default` is the text `resolve` falls back to;
+/// `None` when the default is derived (SQLite in `data_dir`, generated secrets, the issuer).
+#[derive(Debug, Clone, Copy)]
+pub struct SettingInfo {
+    pub key: &'static str,
+    pub default: Option<&'static str>,
+    /// What the default is when `default` is `None`.
+    pub derived_default: &'static str,
+    pub meaning: &'static str,
+    /// Never printed (`config print` shows `(redacted)`).
+    pub secret: bool,
+}
+
+const fn s(key: &'static str, default: &'static str, meaning: &'static str) -> SettingInfo {
+    SettingInfo {
+        key,
+        default: Some(default),
+        derived_default: "",
+        meaning,
+        secret: false,
+    }
+}
+
+const fn derived(
+    key: &'static str,
+    derived_default: &'static str,
+    meaning: &'static str,
+    secret: bool,
+) -> SettingInfo {
+    SettingInfo {
+        key,
+        default: None,
+        derived_default,
+        meaning,
+        secret,
+    }
+}
+
+/// Every setting with its default and meaning, in [`SETTINGS`] order.
+pub const SETTING_TABLE: [SettingInfo; 21] = [
+    s("listen", "127.0.0.1:8080", "listen address; port 0 picks a free one"),
+    s("data_dir", "./jwtedge-data", "SQLite file, generated master key and credentials"),
+    derived("database_url", "SQLite in data_dir", "postgres://… for many replicas (sslmode, sslrootcert); sqlite://PATH for another SQLite file", false),
+    s("database_pool_size", "8", "PostgreSQL connections per process at most (1-1000)"),
+    derived("master_key", "generated into data_dir/master.key", "32 bytes, base64; seals private keys at rest", true),
+    derived("api_key", "generated into data_dir/credentials.toml", "authorises POST /sessions, GET /sessions?sub=, revoking by session id or subject", true),
+    derived("admin_token", "generated into data_dir/credentials.toml", "authorises /keys", true),
+    derived("edge_credential", "generated into data_dir/credentials.toml", "authorises reading an HMAC keyset", true),
+    s("algorithm", "EdDSA", "algorithm of newly generated keys: EdDSA, ES256, RS256 or HS256"),
+    derived("issuer", "http://<listen address>", "iss of issued tokens", false),
+    s("audience", "api", "aud of issued tokens"),
+    s("access_token_ttl", "1h", "access token lifetime, whole seconds, at least 1s"),
+    s("refresh_token_ttl", "100d", "lifetime of each refresh token (sliding)"),
+    s("refresh_grace", "30s", "a rotated refresh token is still accepted this long"),
+    s("rotation_interval", "168h", "key rotation interval, at least 1s, or off"),
+    s("keyset_max_age", "300s", "Cache-Control max-age of the keyset"),
+    s("leeway", "5s", "added to the retirement time of previous keys"),
+    s("header_timeout", "10s", "request head (and then body) must arrive within this; 100ms-1h"),
+    s("idle_timeout", "60s", "idle keep-alive connections are closed after this; 100ms-1h"),
+    s("max_connections", "1024", "open connections at most (lowered to fit ulimit -n)"),
+    s("shutdown_timeout", "10s", "on SIGTERM/SIGINT, requests in flight get this long"),
+];
+
+/// The built-in default text of `setting` (settings with a derived default have none).
+pub fn default_text(setting: &str) -> &'static str {
+    SETTING_TABLE
+        .iter()
+        .find(|i| i.key == setting)
+        .and_then(|i| i.default)
+        .unwrap_or("")
+}
+
+/// The settings as `--help` text (`serve --help`): key, environment variable, default, meaning.
+pub fn settings_help() -> String {
+    let mut out = String::from(
+        "Settings (TOML key in --config FILE / environment variable; variables beat the file, \
+         the flags --listen, --data-dir, --database-url beat both; `config print` shows the \
+         effective values):\n",
+    );
+    for info in SETTING_TABLE {
+        let default = info.default.unwrap_or(info.derived_default);
+        out.push_str(&format!(
+            "  {} / {}  [default: {default}]\n      {}\n",
+            info.key,
+            env_name(info.key),
+            info.meaning
+        ));
+    }
+    out.push_str("Durations: 2s, 15m, 168h, 100d (a bare number is seconds). See docs/ORIGIN.md.");
+    out
+}
+
 /// Configured credentials shorter than this are refused.
 pub const MIN_SECRET_LEN: usize = 16;
 
@@ -218,6 +311,13 @@ impl RawConfig {
             .insert(setting, (value, Source::Flag(flag.into())));
     }
 
+    /// Where `setting`'s value comes from (`Default` when nothing set it).
+    pub fn source_of(&self, setting: &str) -> Source {
+        self.get(setting)
+            .map(|(_, s)| s.clone())
+            .unwrap_or(Source::Default)
+    }
+
     pub fn is_empty(&self) -> bool {
         self.values.is_empty()
     }
@@ -248,14 +348,14 @@ impl RawConfig {
             parse_duration(&text(setting, default)).map_err(|m| err(setting, m))
         };
 
-        let listen_text = text("listen", "127.0.0.1:8080");
+        let listen_text = text("listen", default_text("listen"));
         let listen: SocketAddr = listen_text.trim().parse().map_err(|_| {
             err(
                 "listen",
                 format!("{listen_text:?} is not an address like 127.0.0.1:8080"),
             )
         })?;
-        let data_dir = PathBuf::from(text("data_dir", "./jwtedge-data"));
+        let data_dir = PathBuf::from(text("data_dir", default_text("data_dir")));
         if data_dir.as_os_str().is_empty() {
             return Err(err("data_dir", "must not be empty".into()));
         }
@@ -299,7 +399,7 @@ impl RawConfig {
                 Some((v, _)) => Ok(Some(v.to_string())),
             }
         };
-        let algorithm_text = text("algorithm", "EdDSA");
+        let algorithm_text = text("algorithm", default_text("algorithm"));
         let algorithm = Algorithm::from_name(algorithm_text.trim()).ok_or_else(|| {
             err(
                 "algorithm",
@@ -316,23 +416,25 @@ impl RawConfig {
             Some((v, _)) => Some(v.trim().to_string()),
             None => None,
         };
-        let audience = text("audience", "api").trim().to_string();
+        let audience = text("audience", default_text("audience"))
+            .trim()
+            .to_string();
         if audience.is_empty() {
             return Err(err("audience", "must not be empty".into()));
         }
-        let access_token_ttl = duration("access_token_ttl", "1h")?;
+        let access_token_ttl = duration("access_token_ttl", default_text("access_token_ttl"))?;
         if access_token_ttl < Duration::from_secs(1) || access_token_ttl.subsec_nanos() != 0 {
             return Err(err(
                 "access_token_ttl",
                 "must be a whole number of seconds, at least 1s".into(),
             ));
         }
-        let refresh_token_ttl = duration("refresh_token_ttl", "100d")?;
+        let refresh_token_ttl = duration("refresh_token_ttl", default_text("refresh_token_ttl"))?;
         if refresh_token_ttl < Duration::from_secs(1) {
             return Err(err("refresh_token_ttl", "must be at least 1s".into()));
         }
-        let refresh_grace = duration("refresh_grace", "30s")?;
-        let rotation_text = text("rotation_interval", "168h");
+        let refresh_grace = duration("refresh_grace", default_text("refresh_grace"))?;
+        let rotation_text = text("rotation_interval", default_text("rotation_interval"));
         let rotation_interval = if rotation_text.trim().eq_ignore_ascii_case("off") {
             None
         } else {
@@ -346,10 +448,10 @@ impl RawConfig {
             }
             Some(d)
         };
-        let keyset_max_age = duration("keyset_max_age", "300s")?;
-        let leeway = duration("leeway", "5s")?;
-        let header_timeout = duration("header_timeout", "10s")?;
-        let idle_timeout = duration("idle_timeout", "60s")?;
+        let keyset_max_age = duration("keyset_max_age", default_text("keyset_max_age"))?;
+        let leeway = duration("leeway", default_text("leeway"))?;
+        let header_timeout = duration("header_timeout", default_text("header_timeout"))?;
+        let idle_timeout = duration("idle_timeout", default_text("idle_timeout"))?;
         for (setting, d) in [
             ("header_timeout", header_timeout),
             ("idle_timeout", idle_timeout),
@@ -358,7 +460,7 @@ impl RawConfig {
                 return Err(err(setting, "must be between 100ms and 1h".into()));
             }
         }
-        let max_connections_text = text("max_connections", "1024");
+        let max_connections_text = text("max_connections", default_text("max_connections"));
         let max_connections = max_connections_text
             .trim()
             .parse::<usize>()
@@ -370,7 +472,7 @@ impl RawConfig {
                     format!("{max_connections_text:?} is not a number from 1 to 1000000"),
                 )
             })?;
-        let pool_text = text("database_pool_size", "8");
+        let pool_text = text("database_pool_size", default_text("database_pool_size"));
         let database_pool_size = pool_text
             .trim()
             .parse::<usize>()
@@ -382,7 +484,7 @@ impl RawConfig {
                     format!("{pool_text:?} is not a number from 1 to 1000"),
                 )
             })?;
-        let shutdown_timeout = duration("shutdown_timeout", "10s")?;
+        let shutdown_timeout = duration("shutdown_timeout", default_text("shutdown_timeout"))?;
         if shutdown_timeout > Duration::from_secs(3600) {
             return Err(err("shutdown_timeout", "must be at most 1h".into()));
         }

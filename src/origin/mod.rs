@@ -16,6 +16,7 @@
 pub mod algorithm;
 pub mod cli;
 pub mod config;
+pub mod config_print;
 pub mod crypto_at_rest;
 pub mod error;
 pub mod http;

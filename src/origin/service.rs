@@ -125,8 +125,9 @@ impl Origin {
             keyring: RwLock::new(Arc::new(Keyring::empty())),
             last_store_ok: AtomicI64::new(now_ms()),
         });
+        let algorithm = origin.policy.algorithm;
         let outcome = origin
-            .mutate(move |keys, now, policy, factory| {
+            .mutate_making(Some(algorithm), move |keys, now, policy, factory| {
                 keys::ensure_ready(keys, now, policy, factory)
             })
             .await
@@ -222,12 +223,52 @@ impl Origin {
             + Send
             + 'static,
     {
+        self.mutate_making(None, step).await
+    }
+
+    /// [`Self::mutate`] for a step that may make a key of `alg`. An RSA key takes ~0.1 s to
+    /// generate: it is made beforehand, on a blocking thread and outside the transaction (which
+    /// holds the key lock), and handed to the step's first request for an RSA key.
+    async fn mutate_making<F>(
+        &self,
+        alg: Option<Algorithm>,
+        step: F,
+    ) -> Result<KeyOutcome, ApiError>
+    where
+        F: FnOnce(
+                &mut Vec<keys::KeyRecord>,
+                i64,
+                &Policy,
+                &mut keys::KeyFactory<'_>,
+            ) -> Result<KeyOutcome, keys::KeyError>
+            + Send
+            + 'static,
+    {
         let master = self.secrets.master_key.clone();
         let policy = self.policy;
+        let mut ready = match alg.filter(|a| *a == Algorithm::Rs256) {
+            Some(a) => {
+                let m = master.clone();
+                let made = tokio::task::spawn_blocking(move || signer::generate(a, &m))
+                    .await
+                    .map_err(|_| {
+                        ApiError::new(
+                            StatusCode::INTERNAL_SERVER_ERROR,
+                            "internal",
+                            "key generation failed",
+                        )
+                    })??;
+                Some(made)
+            }
+            None => None,
+        };
         let outcome = self
             .store
             .mutate_keys(Box::new(move |keys| {
-                let mut factory = |alg| signer::generate(alg, &master);
+                let mut factory = |alg| match ready.take() {
+                    Some(key) if key.alg == alg => Ok(key),
+                    _ => signer::generate(alg, &master),
+                };
                 // The clock is read inside the transaction, after any lock wait.
                 step(keys, now_ms(), &policy, &mut factory)
             }))
@@ -275,7 +316,8 @@ impl Origin {
         let min_published_ms = self.settings.keyset_max_age.as_millis() as i64;
         let outcome = match manual {
             Some(m) => {
-                self.mutate(move |keys, now, policy, factory| {
+                let alg = m.algorithm.unwrap_or(self.policy.algorithm);
+                self.mutate_making(Some(alg), move |keys, now, policy, factory| {
                     if !m.force {
                         keys::check_manual_rotation(keys, now, min_published_ms)?;
                     }
@@ -288,7 +330,8 @@ impl Origin {
                 .await?
             }
             None => {
-                self.mutate(|keys, now, policy, factory| {
+                let alg = self.policy.algorithm;
+                self.mutate_making(Some(alg), |keys, now, policy, factory| {
                     keys::rotate_if_due(keys, now, policy, factory)
                 })
                 .await?
@@ -317,9 +360,10 @@ impl Origin {
 
     pub async fn revoke_key(&self, kid: String) -> Result<KeyOutcome, ApiError> {
         let outcome = self
-            .mutate(move |keys, now, policy, factory| {
-                keys::revoke(keys, &kid, now, policy, factory)
-            })
+            .mutate_making(
+                Some(self.policy.algorithm),
+                move |keys, now, policy, factory| keys::revoke(keys, &kid, now, policy, factory),
+            )
             .await?;
         if let KeyOutcome::Revoked {
             kid,
@@ -399,7 +443,8 @@ impl Origin {
     /// The key table with states and times, for `GET /keys` and `keys list`.
     pub fn key_listing(&self, now: i64) -> Value {
         let ring = self.keyring();
-        let secs = |ms: Option<i64>| ms.map(|m| m as f64 / 1000.0);
+        // Whole Unix seconds, as documented (SPEC §7): integers, never fractions.
+        let secs = |ms: Option<i64>| ms.map(|m| m.div_euclid(1000));
         let keys: Vec<Value> = ring
             .keys
             .iter()
@@ -424,7 +469,7 @@ impl Origin {
             "current": keys::current(&records).map(|k| k.kid.clone()),
             "next": keys::next(&records).map(|k| k.kid.clone()),
             "next_rotation_at": secs(keys::rotation_due_at(&records, &self.policy)),
-            "rotation_interval_seconds": self.settings.rotation_interval.map(|d| d.as_secs_f64()),
+            "rotation_interval_seconds": self.settings.rotation_interval.map(|d| d.as_secs()),
             "generation": ring.generation,
             "keys": keys,
         })

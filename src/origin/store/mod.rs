@@ -7,6 +7,7 @@
 
 pub mod pg_pool;
 pub mod pg_tls;
+pub mod probe;
 pub mod postgres;
 pub mod sqlite;
 

@@ -506,6 +506,20 @@ mod runtime_algorithms {
         assert_eq!(code(&wrong, &ks), "UNAUTHORISED/bad_signature");
     }
 
+    /// The fixed RS256/ES256 vectors the wasm tests check through WebCrypto hold natively too.
+    #[test]
+    fn the_fixed_runtime_vectors_verify() {
+        let ks = Keyset::from_jwks_json(common::RUNTIME_JWKS.as_bytes(), KeysetLimits::default())
+            .unwrap();
+        for token in [common::RS256_TOKEN, common::ES256_TOKEN] {
+            assert_eq!(code(token, &ks), "OK");
+            assert_eq!(
+                code(&flip_signature(token), &ks),
+                "UNAUTHORISED/bad_signature"
+            );
+        }
+    }
+
     #[test]
     fn hs384_and_hs512_verify_in_the_core() {
         use hmac::{Hmac, Mac};

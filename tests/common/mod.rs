@@ -119,6 +119,13 @@ const ED_H: &str = r#"{"alg":"EdDSA","kid":"ed-1","typ":"at+jwt"}"#;
 const HS_H: &str = r#"{"alg":"HS256","kid":"hs-1","typ":"at+jwt"}"#;
 const STD_OPTS: &str = r#"{"issuer":"https://auth.example.com","audience":"api"}"#;
 
+/// RS256 and ES256 tokens (signed by the fixture keys of tests/fixtures, claims valid at `NOW`)
+/// and their keyset: fixed vectors for the builds that check RSA/ECDSA through the runtime
+/// (wasm tests: WebCrypto in Node and Chromium), where no signer is at hand.
+pub const RUNTIME_JWKS: &str = r#"{"keys":[{"kty":"RSA","n":"sMCTqV7lcvA-rb8IG-N__pHzmy67vrg0YBBd5IL6BXUT1r_cTx0gJ2q0ZQHomvem7KZlFBR3zCSHJwE4U1eGA6zOvY3yxT_01EkplljS9MCoyS_qoPOE6hcl-PbuTxIi48EuZvGKdtwxm4OcRBfh0jUD3_hDTFG8dYaVRwm04y5O7P2kuHV8bUxu99SpQaqHRmoTbYKwR9qX_dAtgWHk5BMUKTZboFFeF5NzFo8gvHmiAty-U_DEGmeTNS5acWPXIGblJPLWq3z4CAlHhhLOHxz5izDzbO6YXps9GO7hIU-zZ1ZcQDU-cgiZ40pOKqtelMjpl653aPgzQliyJ3_5gQ","e":"AQAB","kid":"rs-1","alg":"RS256","use":"sig"},{"kty":"EC","crv":"P-256","x":"9hTsiwc1LPs_7wye36h8G__1X0JTthRyiHfBZKkFgXo","y":"eaCfBnqfJ5jIY_y0syi44m8Av3-9C2tQ6yUOgZzqlPI","kid":"es-1","use":"sig"}]}"#;
+pub const RS256_TOKEN: &str = "eyJhbGciOiJSUzI1NiIsImtpZCI6InJzLTEifQ.eyJpc3MiOiJodHRwczovL2F1dGguZXhhbXBsZS5jb20iLCJzdWIiOiJ1c2VyLTEiLCJhdWQiOiJhcGkiLCJpYXQiOjE2OTk5OTk5OTAsImV4cCI6MTcwMDAwMzYwMH0.HdDMJkCY3ez10CTRQkteWsoHfvq2iDE0KmBwNEdIZWUetJ9ecb0uABSRUqeHMqK3j2b9Ttu8eLHhk1OuF5ggt43DLuiL2Dzj0yOpuGeZIe1Ql4TNBJCEeByNYYozu3diCFfgVe9IR6Flgfc46Ta_ypCvBEHnjUmOChtSwNkHLZ50iQfk_KcN04swKPw6zgAP0-qgO08w_nlUvxmhwUavC_38lsUnACiu-Vzqxnme2NSJ3i3ttv3pXgOq1rjGWTJfhixNjye4LxSsIIfba6oUsmGUkQvo5GQ6e-0VqjhmM1TUXgu-pwHrp37AR4uGsPPgRfa_wNJ76d7mzxUYHp57FA";
+pub const ES256_TOKEN: &str = "eyJhbGciOiJFUzI1NiIsImtpZCI6ImVzLTEifQ.eyJpc3MiOiJodHRwczovL2F1dGguZXhhbXBsZS5jb20iLCJzdWIiOiJ1c2VyLTEiLCJhdWQiOiJhcGkiLCJpYXQiOjE2OTk5OTk5OTAsImV4cCI6MTcwMDAwMzYwMH0.vW_VC7mF9X-TPv9BJIcmZhcpnFPZxj6cfYoSvWxipa2ipgCB0tbxWUf-KO8gk8Pu-385M_bkUfc0cSQLTvsjHw";
+
 /// RFC 7515 Appendix A.1: an HS256 JWS without `kid`, and its key.
 pub const RFC7515_A1_TOKEN: &str = "eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9.eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ.dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 pub const RFC7515_A1_JWKS: &str = r#"{"keys":[{"kty":"oct","k":"AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow"}]}"#;

@@ -443,7 +443,8 @@ impl Origin {
     /// The key table with states and times, for `GET /keys` and `keys list`.
     pub fn key_listing(&self, now: i64) -> Value {
         let ring = self.keyring();
-        let secs = |ms: Option<i64>| ms.map(|m| m as f64 / 1000.0);
+        // Whole Unix seconds, as documented (SPEC §7): integers, never fractions.
+        let secs = |ms: Option<i64>| ms.map(|m| m.div_euclid(1000));
         let keys: Vec<Value> = ring
             .keys
             .iter()
@@ -468,7 +469,7 @@ impl Origin {
             "current": keys::current(&records).map(|k| k.kid.clone()),
             "next": keys::next(&records).map(|k| k.kid.clone()),
             "next_rotation_at": secs(keys::rotation_due_at(&records, &self.policy)),
-            "rotation_interval_seconds": self.settings.rotation_interval.map(|d| d.as_secs_f64()),
+            "rotation_interval_seconds": self.settings.rotation_interval.map(|d| d.as_secs()),
             "generation": ring.generation,
             "keys": keys,
         })

@@ -16,9 +16,11 @@ use super::token_text::with_token;
 use crate::core::{Keyset, KeysetLimits, Reason, Step, UntrustedToken, VerifyOptions};
 
 thread_local! {
-    /// The keyset of the previous call: callers pass the same keyset on every call, and parsing
-    /// it (decoding, point decompression) would cost more than the verification.
-    static LAST_KEYSET: RefCell<Option<Arc<Keyset>>> = const { RefCell::new(None) };
+    /// The keyset of the previous call, with its JSON text: callers pass the same keyset on every
+    /// call, and parsing it (decoding, point decompression) — or importing its RSA/EC keys into
+    /// the runtime again — would cost more than the verification. An object keyset is
+    /// recognised by its serialisation.
+    static LAST_KEYSET: RefCell<Option<(String, Arc<Keyset>)>> = const { RefCell::new(None) };
     /// RSA/EC keys imported into the runtime, for the last keyset only.
     static RUNTIME_KEYS: RefCell<RuntimeKeys> = RefCell::new(RuntimeKeys::default());
 }
@@ -45,7 +47,7 @@ fn verify_token(token: &str, keyset: &Arc<Keyset>, opts: &VerifyOptions, now: f6
 /// nor an object.
 fn keyset_for(jwks: &JsValue) -> Result<Option<Arc<Keyset>>, JsValue> {
     if keyset_unchanged(jwks) {
-        if let Some(keyset) = LAST_KEYSET.with(|c| c.borrow().clone()) {
+        if let Some((_, keyset)) = LAST_KEYSET.with(|c| c.borrow().clone()) {
             return Ok(Some(keyset));
         }
     }
@@ -61,10 +63,19 @@ fn keyset_for(jwks: &JsValue) -> Result<Option<Arc<Keyset>>, JsValue> {
             js_sys::TypeError::new("jwtedge: jwks must be a JWKS JSON string or object").into(),
         );
     };
+    let same = LAST_KEYSET.with(|c| {
+        c.borrow()
+            .as_ref()
+            .filter(|(last, _)| *last == text)
+            .map(|(_, keyset)| keyset.clone())
+    });
+    if same.is_some() {
+        return Ok(same);
+    }
     let parsed = Keyset::from_jwks_json(text.as_bytes(), KeysetLimits::default())
         .ok()
         .map(Arc::new);
-    LAST_KEYSET.with(|c| *c.borrow_mut() = parsed.clone());
+    LAST_KEYSET.with(|c| *c.borrow_mut() = parsed.clone().map(|keyset| (text, keyset)));
     Ok(parsed)
 }
 

@@ -39,6 +39,14 @@ test("one import per key per keyset version; a new keyset imports again", async 
   assert.equal(imports.length, 3);
 });
 
+test("a keyset passed as an object is recognised by its content: no import per call", async () => {
+  const a = await rsa("o");
+  const jwks = { keys: [a.jwk] };
+  const before = imports.length;
+  for (let i = 0; i < 4; i++) assert.equal(verifyWithKeyset(await a.mint(), structuredClone(jwks)).status, "OK");
+  assert.equal(imports.length, before + 1);
+});
+
 test("a key node:crypto refuses (a point off the curve) verifies nothing, and is not retried", async () => {
   const { publicKey, privateKey } = await jose.generateKeyPair("ES256", { extractable: true });
   const jwk = { ...(await jose.exportJWK(publicKey)), kid: "e" };

@@ -113,7 +113,11 @@ fn migration(from: &str, to: &str, backend: Backend) {
             let (status, _) = origin.take().unwrap().stop();
             assert!(status.success());
             set(&mut env, "JWTEDGE_ALGORITHM", to);
-            origin = Some(Origin::start(&env, &dir));
+            let restarted = Origin::start(&env, &dir);
+            poll(Duration::from_secs(5), "the log notes the change", || {
+                restarted.logs().contains("algorithm changed").then_some(())
+            });
+            origin = Some(restarted);
             switched = true;
             continue;
         }

@@ -139,7 +139,25 @@ impl Origin {
             .reload()
             .await
             .map_err(|e| format!("cannot load the signing keys: {e}"))?;
+        origin.note_algorithm_change();
         Ok(origin)
+    }
+
+    /// After `algorithm` was changed: says when the new algorithm will sign (the next key is
+    /// still of the old one; SPEC §7 `algorithm`).
+    fn note_algorithm_change(&self) {
+        let records = self.keyring().records();
+        let Some(next) = keys::next(&records) else {
+            return;
+        };
+        let configured = self.policy.algorithm;
+        if next.alg != configured {
+            tracing::info!(
+                configured = configured.name(),
+                next = next.alg.name(),
+                "algorithm changed: the next rotation makes a key of the configured algorithm, which signs one rotation interval after that; keys of both are published meanwhile"
+            );
+        }
     }
 
     pub fn keyring(&self) -> Arc<Keyring> {

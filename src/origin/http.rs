@@ -56,11 +56,11 @@ pub fn router(origin: Arc<Origin>) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn_with_state(body_deadline, read_body))
-        .layer(middleware::from_fn(log_request))
+        .layer(middleware::from_fn_with_state(origin.clone(), log_request))
         .with_state(origin)
 }
 
-async fn log_request(req: Request, next: Next) -> Response {
+async fn log_request(State(origin): State<AppState>, req: Request, next: Next) -> Response {
     let method = req.method().clone();
     // The route template only (`/keys/{kid}/revoke`), never the raw path or query: nothing a
     // client sends reaches the log.
@@ -71,6 +71,13 @@ async fn log_request(req: Request, next: Next) -> Response {
         .unwrap_or_else(|| "unmatched".to_string());
     let started = Instant::now();
     let resp = next.run(req).await;
+    // The same template labels the metrics: bounded series whatever paths clients send.
+    origin.metrics.observe_request(
+        &route,
+        method.as_str(),
+        resp.status().as_u16(),
+        started.elapsed(),
+    );
     tracing::info!(
         method = %method,
         route = %route,
@@ -584,7 +591,7 @@ async fn metrics(State(origin): State<AppState>) -> Response {
     (
         [(
             header::CONTENT_TYPE,
-            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+            HeaderValue::from_static(super::metrics::CONTENT_TYPE),
         )],
         text,
     )

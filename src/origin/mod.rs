@@ -1,6 +1,7 @@
 //! The key origin (SPEC §7), native only: the `jwtedge-origin` binary's library half.
 //!
-//! - [`config`]: settings from defaults, TOML, `JWTEDGE_*` variables and flags.
+//! - [`config`]: settings from defaults, TOML, `JWTEDGE_*` variables and flags (one table of
+//!   settings, defaults and meanings); [`config_print`]: `config print`.
 //! - [`secrets`]: master key and credentials, configured or generated into the data directory.
 //! - [`keys`]: the pure key lifecycle; [`algorithm`]: the signing algorithms; [`signer`] and
 //!   [`signing`]: key material, published JWKs and JWS signing;
@@ -11,7 +12,7 @@
 //! - [`service`]: the operations; [`http`]: the HTTP API; [`metadata`]: RFC 8414 metadata;
 //!   [`serve`]: connections (timeouts, cap, lingering close, shutdown deadline);
 //!   [`rotation`]: the scheduler;
-//!   [`metrics`]: Prometheus counters; [`error`]: request errors; [`cli`]: the command line.
+//!   [`metrics`]: Prometheus metrics (prometheus-client); [`error`]: request errors; [`cli`]: the command line.
 
 pub mod algorithm;
 pub mod cli;

@@ -12,7 +12,8 @@
 //! - [`service`]: the operations; [`http`]: the HTTP API; [`metadata`]: RFC 8414 metadata;
 //!   [`serve`]: connections (timeouts, cap, lingering close, shutdown deadline);
 //!   [`rotation`]: the scheduler;
-//!   [`metrics`]: Prometheus metrics (prometheus-client); [`error`]: request errors; [`cli`]: the command line.
+//!   [`metrics`]: Prometheus metrics (prometheus-client); [`error`]: request errors;
+//!   [`cli`]: the command line.
 
 pub mod algorithm;
 pub mod cli;

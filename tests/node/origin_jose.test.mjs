@@ -1,6 +1,7 @@
 // Interop: an independent JOSE implementation (the npm package `jose`) accepts the key
 // origin's EdDSA, ES256 and RS256 access tokens, with `createRemoteJWKSet` pointed at a real
-// `jwtedge-origin` on loopback, also across an EdDSA → ES256 migration. The binary comes from JWTEDGE_ORIGIN_BIN, else the newest of
+// `jwtedge-origin` on loopback, also across an EdDSA → ES256 migration; the ES256 and RS256 tokens
+// are verified by jwtedge's own package (pkg/) as well. The binary comes from JWTEDGE_ORIGIN_BIN, else the newest of
 // {$CARGO_TARGET_DIR,target}/{debug,release}/jwtedge-origin (build it first:
 // `cargo build --bin jwtedge-origin`).
 import { test, before, after } from "node:test";
@@ -11,6 +12,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import * as jose from "jose";
+import { Verifier, verifyWithKeyset } from "jwtedge";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const ADMIN = "jose-admin-token-5d0c2f17a3";
@@ -218,12 +220,30 @@ for (const alg of ["ES256", "RS256"]) {
     await assert.rejects(jose.jwtVerify(s.access_token, JWKS, expectations(["EdDSA"])), {
       code: "ERR_JOSE_ALG_NOT_ALLOWED",
     });
+    // jwtedge's own package verifies them too: from the keyset text, and through a Verifier
+    // that fetches the origin's keyset.
+    const pkgOptions = { issuer: ISSUER, audience: "api", algorithms: [alg] };
+    const fromText = await verifyWithKeyset(s.access_token, JSON.stringify({ keys }), pkgOptions);
+    assert.equal(fromText.status, "OK", JSON.stringify(fromText));
+    assert.equal(fromText.alg, alg);
+    assert.equal(fromText.claims.sub, "alice");
+    const verifier = new Verifier({ keysetUrl: `${o.url}/.well-known/jwks.json`, ...pkgOptions });
+    const fetched = await verifier.verify(s.access_token);
+    assert.equal(fetched.status, "OK", JSON.stringify(fetched));
+    assert.equal(fetched.kid, v.protectedHeader.kid);
+    assert.deepEqual(await verifier.verify(tamper(s.access_token)), {
+      status: "UNAUTHORISED",
+      reason: "bad_signature",
+    });
     const rotated = await call("POST", "/keys/rotate", { auth: ADMIN }, o.url);
     assert.equal(rotated.status, 200, rotated.text);
     const s2 = await newToken("bob", o.url);
     const v2 = await jose.jwtVerify(s2.access_token, JWKS, expectations([alg]));
     assert.equal(v2.protectedHeader.kid, rotated.json.current);
     await jose.jwtVerify(s.access_token, JWKS, expectations([alg]));
+    // The rotated-in key was published as `next` before it signed: the Verifier knows it.
+    assert.equal((await verifier.verify(s2.access_token)).status, "OK");
+    assert.equal((await verifier.verify(s.access_token)).status, "OK");
   });
 }
 

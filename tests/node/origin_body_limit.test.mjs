@@ -6,74 +6,20 @@
 // {$CARGO_TARGET_DIR,target}/{debug,release}/jwtedge-origin.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import http from "node:http";
-import { tmpdir } from "node:os";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { startOrigin, stopOrigin } from "./origin.mjs";
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const API = "body-limit-api-key-3c9e51a0";
 
-function originBin() {
-  if (process.env.JWTEDGE_ORIGIN_BIN) return process.env.JWTEDGE_ORIGIN_BIN;
-  const targets = [process.env.CARGO_TARGET_DIR, path.join(root, "target")].filter(Boolean);
-  const found = targets
-    .flatMap((t) => ["debug", "release"].map((p) => path.join(path.resolve(root, t), p, "jwtedge-origin")))
-    .filter((p) => existsSync(p))
-    .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
-  if (!found.length) {
-    throw new Error(
-      "jwtedge-origin not found: run `cargo build --bin jwtedge-origin` or set JWTEDGE_ORIGIN_BIN",
-    );
-  }
-  return found[0];
-}
-
-let child;
+let origin;
 let port;
-let dataDir;
 
 before(async () => {
-  dataDir = mkdtempSync(path.join(tmpdir(), "jwtedge-body-limit-"));
-  child = spawn(originBin(), ["serve"], {
-    env: {
-      JWTEDGE_LISTEN: "127.0.0.1:0",
-      JWTEDGE_DATA_DIR: dataDir,
-      JWTEDGE_API_KEY: API,
-      JWTEDGE_ROTATION_INTERVAL: "off",
-    },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stderr = "";
-  child.stderr.on("data", (d) => (stderr += d));
-  port = await new Promise((resolve, reject) => {
-    let out = "";
-    const timer = setTimeout(() => reject(new Error(`origin did not start:\n${stderr}`)), 20000);
-    child.stdout.on("data", (d) => {
-      out += d;
-      const m = out.match(/listening on http:\/\/127\.0\.0\.1:(\d+)\n/);
-      if (m) {
-        clearTimeout(timer);
-        resolve(Number(m[1]));
-      }
-    });
-    child.on("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`origin exited with ${code}:\n${stderr}`));
-    });
-  });
+  origin = await startOrigin({ JWTEDGE_API_KEY: API });
+  port = origin.port;
 });
 
-after(async () => {
-  if (child && child.exitCode === null) {
-    const exited = new Promise((r) => child.once("exit", r));
-    child.kill("SIGTERM");
-    await exited;
-  }
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-});
+after(() => stopOrigin(origin));
 
 /// One POST /sessions with a fresh connection; resolves with what the client saw: the status
 /// and body (if a response came), whether `continue` came, and every error event.

@@ -1,38 +1,16 @@
 // Interop: an independent JOSE implementation (the npm package `jose`) accepts the key
 // origin's EdDSA, ES256 and RS256 access tokens, with `createRemoteJWKSet` pointed at a real
 // `jwtedge-origin` on loopback, also across an EdDSA → ES256 migration; the ES256 and RS256 tokens
-// are verified by jwtedge's own package (pkg/) as well. The binary comes from JWTEDGE_ORIGIN_BIN, else the newest of
-// {$CARGO_TARGET_DIR,target}/{debug,release}/jwtedge-origin (build it first:
-// `cargo build --bin jwtedge-origin`).
+// are verified by jwtedge's own package (pkg/) as well. The binary: see ./origin.mjs.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
 import * as jose from "jose";
 import { Verifier, verifyWithKeyset } from "jwtedge";
+import { startOrigin as startOriginWith, stopOrigin } from "./origin.mjs";
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const ADMIN = "jose-admin-token-5d0c2f17a3";
 const API = "jose-api-key-91b7e04c2d";
 const ISSUER = "https://origin.jose.test";
-
-function originBin() {
-  if (process.env.JWTEDGE_ORIGIN_BIN) return process.env.JWTEDGE_ORIGIN_BIN;
-  const targets = [process.env.CARGO_TARGET_DIR, path.join(root, "target")].filter(Boolean);
-  const found = targets
-    .flatMap((t) => ["debug", "release"].map((p) => path.join(path.resolve(root, t), p, "jwtedge-origin")))
-    .filter((p) => existsSync(p))
-    .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
-  if (!found.length) {
-    throw new Error(
-      "jwtedge-origin not found: run `cargo build --bin jwtedge-origin` or set JWTEDGE_ORIGIN_BIN",
-    );
-  }
-  return found[0];
-}
 
 let child;
 let base;
@@ -40,49 +18,8 @@ let dataDir;
 const extraOrigins = [];
 
 /// Starts a `jwtedge-origin serve` with the test credentials plus `env`.
-async function startOrigin(env = {}) {
-  const dir = mkdtempSync(path.join(tmpdir(), "jwtedge-jose-"));
-  const proc = spawn(originBin(), ["serve"], {
-    env: {
-      JWTEDGE_LISTEN: "127.0.0.1:0",
-      JWTEDGE_DATA_DIR: dir,
-      JWTEDGE_API_KEY: API,
-      JWTEDGE_ADMIN_TOKEN: ADMIN,
-      JWTEDGE_ISSUER: ISSUER,
-      JWTEDGE_ROTATION_INTERVAL: "off",
-      ...env,
-    },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stderr = "";
-  proc.stderr.on("data", (d) => (stderr += d));
-  const url = await new Promise((resolve, reject) => {
-    let out = "";
-    const timer = setTimeout(() => reject(new Error(`origin did not start:\n${stderr}`)), 20000);
-    proc.stdout.on("data", (d) => {
-      out += d;
-      const m = out.match(/listening on (http:\/\/[0-9.:]+)\n/);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    });
-    proc.on("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`origin exited with ${code}:\n${stderr}`));
-    });
-  });
-  return { proc, url, dir };
-}
-
-async function stopOrigin({ proc, dir }) {
-  if (proc && proc.exitCode === null) {
-    const exited = new Promise((r) => proc.once("exit", r));
-    proc.kill("SIGTERM");
-    await exited;
-  }
-  if (dir) rmSync(dir, { recursive: true, force: true });
-}
+const startOrigin = (env = {}) =>
+  startOriginWith({ JWTEDGE_API_KEY: API, JWTEDGE_ADMIN_TOKEN: ADMIN, JWTEDGE_ISSUER: ISSUER, ...env });
 
 before(async () => {
   const o = await startOrigin();

@@ -4,6 +4,8 @@
 //! directory and, for the PostgreSQL variants, its own fresh database.
 #![allow(dead_code)]
 
+pub mod openapi;
+
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -384,7 +386,16 @@ pub fn try_http(
     stream
         .read_to_end(&mut raw)
         .map_err(|e| format!("read: {e}"))?;
-    parse_response(&raw)
+    let resp = parse_response(&raw)?;
+    // Every answer is checked against docs/openapi.json (openapi.rs).
+    openapi::record(
+        method,
+        path,
+        resp.status,
+        resp.header("content-type"),
+        &resp.body,
+    );
+    Ok(resp)
 }
 
 fn parse_response(raw: &[u8]) -> Result<Resp, String> {

@@ -5,7 +5,7 @@ import * as nodeCrypto from "node:crypto";
 import http from "node:http";
 import { writeFileSync } from "node:fs";
 import * as jwtedge from "jwtedge";
-import { makeKeys, makeTokens, tamper } from "./tokens.mjs";
+import { ALGS, makeKeys, makeTokens, tamper } from "./tokens.mjs";
 import { contenders } from "./contenders.mjs";
 import { checkCorrectness, timeBatch, summarise, formatTable } from "./rounds.mjs";
 
@@ -20,7 +20,7 @@ const clock = () => performance.now();
 
 const keys = await makeKeys();
 const server = http.createServer((req, res) => {
-  const alg = req.url.includes("HS256") ? "HS256" : "EdDSA";
+  const alg = ALGS.find((a) => req.url === `/${a}`) ?? "HS256";
   res.writeHead(200, { "content-type": "application/json", "cache-control": "max-age=300" });
   res.end(JSON.stringify({ keys: [keys[alg].jwk] }));
 });
@@ -29,7 +29,7 @@ const base = `http://127.0.0.1:${server.address().port}`;
 
 const report = { runtime: `Node ${process.version}`, tables: [] };
 const text = [];
-for (const alg of ["HS256", "EdDSA"]) {
+for (const alg of ALGS) {
   const key = keys[alg];
   const tokens = await makeTokens(key, 64);
   const list = await contenders(jwtedge, key, { fastJwt, nodeCrypto, keysetUrl: `${base}/${alg}` });

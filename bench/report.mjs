@@ -12,6 +12,27 @@ const cold = load("coldstart.json");
 const native = load("native.json");
 const origin = load("origin.json");
 const meta = load("meta.json");
+const previousMd = existsSync(join(dir, "previous.md")) ? readFileSync(join(dir, "previous.md"), "utf8") : null;
+
+/// The tables of an earlier report (the committed docs/PERFORMANCE.md), read back from its
+/// Markdown: { "Node/HS256": [{ name, median }] }, and the date it was written.
+function parsePrevious(md) {
+  if (!md) return null;
+  const tables = {};
+  let current = null;
+  for (const line of md.split("\n")) {
+    const head = line.match(/^#### (\S+) in (Node|workerd)/);
+    if (head) {
+      current = tables[`${head[2]}/${head[1]}`] = [];
+      continue;
+    }
+    const cells = line.match(/^\| (.+?) \| ([\d.]+) \|/);
+    if (cells && current) current.push({ name: cells[1], median: Number(cells[2]), baseline: cells[1].includes("bare") });
+    else if (!line.startsWith("|") && line.trim()) current = null;
+  }
+  return { date: md.match(/on (\d{4}-\d\d-\d\d \d\d:\d\d UTC)/)?.[1] ?? "?", tables };
+}
+const previous = parsePrevious(previousMd);
 
 const row = (report, alg, name) => report?.tables.find((t) => t.alg === alg)?.rows.find((r) => r.name === name);
 const best = (report, alg, prefix) =>
@@ -34,6 +55,44 @@ for (const [label, report] of [["Node", node], ["workerd", workerd]]) {
   if (jwEd && joseEd) {
     const x = joseEd.median / jwEd.median;
     targets.push(`| EdDSA in ${label}: jwtedge ≥ jose's best | ${jwEd.name} ${jwEd.median.toFixed(2)} µs vs ${joseEd.name} ${joseEd.median.toFixed(2)} µs: **${x.toFixed(2)}×** | ${verdict(x >= 1)} |`);
+  }
+}
+// RSA and ECDSA: every contender ends at the runtime's own call, so the gap to that bare call
+// (the floor row) is what each adds on top of it.
+const floors = { Node: "node:crypto verify, cached KeyObject (bare, no parsing)", workerd: null };
+const asymTargets = { Node: { RS256: 3, ES256: 1.5 }, workerd: { RS256: 1, ES256: 1 } };
+for (const [label, report] of [["Node", node], ["workerd", workerd]]) {
+  if (!report) continue;
+  for (const alg of ["RS256", "ES256"]) {
+    const jw = best(report, alg, "jwtedge");
+    const jose = best(report, alg, "jose");
+    if (!jw || !jose) continue;
+    const x = jose.median / jw.median;
+    const table = report.tables.find((t) => t.alg === alg);
+    const floor = table.rows.find((r) => r.name === floors[label]) ?? table.rows.find((r) => r.baseline && r.name.startsWith("WebCrypto"));
+    const gap = floor ? `; bare ${floor.name.split(",")[0]} ${floor.median.toFixed(2)} µs, jwtedge adds ${(jw.median - floor.median).toFixed(2)} µs, jose ${(jose.median - floor.median).toFixed(2)} µs` : "";
+    const want = asymTargets[label][alg];
+    targets.push(`| ${alg} in ${label}: jwtedge ≥ ${want}× jose's best | ${jw.name} ${jw.median.toFixed(2)} µs vs ${jose.name} ${jose.median.toFixed(2)} µs: **${x.toFixed(2)}×**${gap} | ${verdict(x >= want)} |`);
+  }
+}
+// HS256 and EdDSA must not get slower than in the previous report. The machine is shared, so the
+// same comparison for jose's best (which did not change) is shown beside it as a gauge of load.
+const NOISE = 1.15;
+if (previous) {
+  for (const [label, report] of [["Node", node], ["workerd", workerd]]) {
+    for (const alg of ["HS256", "EdDSA"]) {
+      const before = previous.tables[`${label}/${alg}`]?.filter((r) => !r.baseline);
+      const jw = best(report, alg, "jwtedge");
+      const jose = best(report, alg, "jose");
+      if (!before?.length || !jw) continue;
+      const pick = (prefix) => before.filter((r) => r.name.startsWith(prefix)).sort((a, b) => a.median - b.median)[0];
+      const jwBefore = pick("jwtedge");
+      const joseBefore = pick("jose");
+      if (!jwBefore) continue;
+      const change = (now, then) => `${now > then ? "+" : ""}${((now / then - 1) * 100).toFixed(0)}%`;
+      const gauge = jose && joseBefore ? `; jose's best ${joseBefore.median.toFixed(2)} → ${jose.median.toFixed(2)} µs (${change(jose.median, joseBefore.median)})` : "";
+      targets.push(`| ${alg} in ${label}: no slower than the previous report (${previous.date}; ≤ +15%, the noise bound) | jwtedge's best ${jwBefore.median.toFixed(2)} → ${jw.median.toFixed(2)} µs (${change(jw.median, jwBefore.median)})${gauge} | ${verdict(jw.median <= jwBefore.median * NOISE)} |`);
+    }
   }
 }
 const hmac = row(node, "HS256", "node:crypto createHmac (bare HMAC only)");
@@ -70,10 +129,16 @@ it to refresh this page. A smoke run (one short round of everything) is part of
 \`scripts/test.sh\`, so the benchmarks cannot rot.
 
 - Machine: ${meta.cpu}, ${meta.cores} cores, ${meta.os}. Shared and not isolated: treat
-  differences under ~15% as noise.
+  differences under ~15% as noise${meta.load ? ` (load average ${meta.load})` : ""}.
 - Versions: ${meta.versions}.
 - Tokens: realistic access tokens (kid, typ, iss, sub, aud, iat, exp, jti, sid, a scope string),
   64 different ones per algorithm, minted by \`jose\`; every verifier checks issuer and audience.
+  Keys: HMAC 256-bit, Ed25519, RSA 2048 (RS256), P-256 (ES256).
+- Floors: rows marked "bare" are the runtime's own primitive on the same bytes with the key
+  imported once and no parsing or claim checks (Node's \`createHmac\`, \`crypto.verify\` with a
+  cached \`KeyObject\`, WebCrypto's \`crypto.subtle.verify\` with a cached \`CryptoKey\`). RSA and
+  ECDSA end at one of them in every contender (jwtedge: \`node:crypto\` in Node, WebCrypto in
+  workerd), so the gap to the floor is what each verifier adds.
 - Method: contenders run interleaved in rounds (A B C D A B C D …) in one process; the tables
   give the median of the rounds with min and max, µs per verification, ops/s, and how many times
   faster jwtedge's \`verifyWithKeyset\` is (values below 1: that row is faster). Each contender is
@@ -82,6 +147,9 @@ it to refresh this page. A smoke run (one short round of everything) is part of
   runs N verifications of one contender and is timed from outside, minus the median time of empty
   requests. fast-jwt needs Node's crypto and is left out there; @tsndr/cloudflare-worker-jwt has
   no EdDSA, and jose's JWKS resolvers take no HMAC keys.
+- Earlier figures: the "no slower than the previous report" rows compare with the
+  docs/PERFORMANCE.md committed before this run (its tables read back), beside jose's best in the
+  same two runs, which did not change: when jose moved too, the machine's load did.
 
 ## Targets
 

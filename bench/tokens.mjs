@@ -12,11 +12,22 @@ export async function makeKeys() {
   const ed = await jose.generateKeyPair("EdDSA", { crv: "Ed25519", extractable: true });
   const edJwk = { ...(await jose.exportJWK(ed.publicKey)), kid: "ed-2026-11", alg: "EdDSA", use: "sig" };
   const edPem = await jose.exportSPKI(ed.publicKey);
-  return {
+  const out = {
     HS256: { alg: "HS256", secret, jwk: hsJwk, signingKey: secret, verifyPem: null },
     EdDSA: { alg: "EdDSA", jwk: edJwk, signingKey: ed.privateKey, verifyPem: edPem, publicKey: ed.publicKey },
   };
+  // RSA 2048 (what Auth0, Okta, Cognito and Firebase publish) and P-256, checked by the runtime's
+  // own crypto in every contender.
+  for (const [alg, kid, opts] of [["RS256", "rs-2026-11", { modulusLength: 2048 }], ["ES256", "es-2026-11", {}]]) {
+    const pair = await jose.generateKeyPair(alg, { ...opts, extractable: true });
+    const jwk = { ...(await jose.exportJWK(pair.publicKey)), kid, alg, use: "sig" };
+    out[alg] = { alg, jwk, signingKey: pair.privateKey, verifyPem: await jose.exportSPKI(pair.publicKey), publicKey: pair.publicKey };
+  }
+  return out;
 }
+
+/// Every algorithm the benchmark compares, in table order.
+export const ALGS = ["HS256", "EdDSA", "RS256", "ES256"];
 
 export async function makeTokens(key, count) {
   const now = Math.floor(Date.now() / 1000);

@@ -456,3 +456,121 @@ fn the_served_document_matches_the_running_router() {
         checked.len()
     );
 }
+
+/// Every `.rs` file under `dir`, recursively.
+fn rust_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// The string literals in `s` (no escapes needed for codes).
+fn literals(s: &str) -> Vec<String> {
+    s.split('"')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_string)
+        .collect()
+}
+
+/// The arguments of a call whose text starts after its `(`, split at top-level commas.
+fn arguments(s: &str) -> Vec<&str> {
+    let args = balanced(s);
+    let (mut out, mut depth, mut in_str, mut from) = (Vec::new(), 0, false, 0);
+    for (i, c) in args.char_indices() {
+        match c {
+            '"' => in_str = !in_str,
+            '(' | '[' | '{' if !in_str => depth += 1,
+            ')' | ']' | '}' if !in_str => depth -= 1,
+            ',' if !in_str && depth == 0 => {
+                out.push(args[from..i].trim());
+                from = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(args[from..].trim());
+    out
+}
+
+/// The error codes the origin can send, read from its source: the code argument of every
+/// `ApiError::new(status, code, …)` and `ApiError::bad_request(code, …)`, and the literals of
+/// the `code()` functions of the error enums that become `ApiError`s.
+fn source_error_codes() -> BTreeSet<String> {
+    let mut files = Vec::new();
+    rust_files(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/origin"),
+        &mut files,
+    );
+    let mut codes = BTreeSet::new();
+    for file in files {
+        let src = std::fs::read_to_string(&file).unwrap();
+        for (call, index) in [("ApiError::new(", 1), ("ApiError::bad_request(", 0)] {
+            for (at, _) in src.match_indices(call) {
+                let args = arguments(&src[at + call.len()..]);
+                if let Some(code) = args.get(index).and_then(|a| a.strip_prefix('"')) {
+                    codes.insert(code.trim_end_matches('"').to_string());
+                }
+            }
+        }
+        for (at, _) in src.match_indices("fn code(") {
+            let body_start = at + src[at..].find('{').unwrap() + 1;
+            let body = &src[body_start..];
+            let mut depth = 1;
+            let end = body
+                .char_indices()
+                .find(|&(_, c)| {
+                    depth += match c {
+                        '{' => 1,
+                        '}' => -1,
+                        _ => 0,
+                    };
+                    depth == 0
+                })
+                .map(|(i, _)| i)
+                .unwrap();
+            codes.extend(literals(&body[..end]));
+        }
+    }
+    codes
+}
+
+#[test]
+fn the_documented_error_codes_are_the_ones_the_source_sends() {
+    let from_source = source_error_codes();
+    assert!(
+        from_source.len() >= 20 && from_source.contains("token_theft_detected"),
+        "read too few codes: {from_source:?}"
+    );
+    let doc = openapi::document();
+    let documented: BTreeSet<String> = doc["components"]["schemas"]["Error"]["properties"]["error"]
+        ["enum"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_string())
+        .collect();
+    let undocumented: Vec<_> = from_source.difference(&documented).collect();
+    let unsent: Vec<_> = documented.difference(&from_source).collect();
+    assert!(
+        undocumented.is_empty(),
+        "codes the origin sends, missing from the Error schema: {undocumented:?}"
+    );
+    assert!(
+        unsent.is_empty(),
+        "codes in the Error schema the origin never sends: {unsent:?}"
+    );
+    // Each code is listed for at least one response (the per-response `enum`s).
+    let text = doc["paths"].to_string() + &doc["components"]["responses"].to_string();
+    for code in &documented {
+        assert!(
+            text.contains(&format!("\"{code}\"")),
+            "code {code} is listed for no response"
+        );
+    }
+}

@@ -99,10 +99,12 @@ enum KeysCommand {
         /// The key id, as `keys list` shows it.
         kid: String,
     },
-    /// Install a private JWK (Ed25519 or P-256 with "d", RSA with its private members, or
-    /// oct) as the current key.
+    /// Install a private key as the current key: a private JWK (Ed25519 or P-256 with "d",
+    /// RSA with its private members, or oct), a JWKS holding one, or a PEM private key
+    /// (PKCS#8 "PRIVATE KEY" as `openssl genpkey` writes it, "EC PRIVATE KEY", "RSA PRIVATE
+    /// KEY") of Ed25519, P-256 or RSA 2048-4096.
     Import {
-        /// The file holding the private key.
+        /// The file holding the private key (JWK, one-key JWKS or PEM).
         #[arg(value_name = "FILE")]
         file: PathBuf,
         /// Import a key of another algorithm than the current one (says what changes first).

@@ -17,8 +17,8 @@ use super::keyring::Keyring;
 use super::keys::{self, KeyOutcome, Policy};
 use super::metrics::Metrics;
 use super::secrets::{self, Secrets};
-use super::signer;
 use super::store::{postgres::PostgresStore, sqlite::SqliteStore, Store};
+use super::{signer, signing};
 use crate::core::b64url_encode;
 
 /// Unix time in milliseconds.
@@ -398,11 +398,11 @@ impl Origin {
         Ok(outcome)
     }
 
-    /// Installs a private JWK as the current key. A key of another algorithm than the current
-    /// one changes what edges must accept: refused (409 `algorithm_change`, with what would
-    /// change) unless `force`.
+    /// Installs a private key (JWK, one-key JWKS or PEM: `signing::import`) as the current
+    /// key. A key of another algorithm than the current one changes what edges must accept:
+    /// refused (409 `algorithm_change`, with what would change) unless `force`.
     pub async fn import_key(&self, jwk_json: String, force: bool) -> Result<KeyOutcome, ApiError> {
-        let alg = signer::jwk_algorithm(&jwk_json)?;
+        let alg = signing::import::algorithm(&jwk_json)?;
         let current = self.keyring().current().map(|k| k.record.alg);
         if let Some(current) = current.filter(|c| *c != alg && !force) {
             return Err(keys::KeyError::AlgorithmChange(
@@ -410,7 +410,7 @@ impl Origin {
             )
             .into());
         }
-        let new = signer::import_jwk(&jwk_json, &self.secrets.master_key)?;
+        let new = signing::import::read(&jwk_json, &self.secrets.master_key)?;
         let outcome = self
             .mutate(move |keys, now, policy, factory| keys::import(keys, new, now, policy, factory))
             .await?;

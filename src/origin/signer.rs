@@ -42,7 +42,7 @@ fn seal(master: &MasterKey, kid: &str, alg: Algorithm, secret: &[u8]) -> Vec<u8>
     master.seal(&key_aad(kid, alg.name()), secret)
 }
 
-fn new_key(
+pub(crate) fn new_key(
     master: &MasterKey,
     kid: String,
     alg: Algorithm,

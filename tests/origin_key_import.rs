@@ -194,6 +194,19 @@ fn imports_pkcs8_sec1_pkcs1_pem_and_one_key_jwks() {
         point[1..].to_vec()
     );
 
+    // `openssl ecparam -genkey` writes an EC PARAMETERS block before the SEC1 key.
+    let ecparam = s.dir.join("ecparam.pem");
+    let out = openssl(&["ecparam", "-name", "prime256v1", "-genkey"]);
+    std::fs::write(&ecparam, &out).unwrap();
+    assert!(String::from_utf8_lossy(&out).contains("BEGIN EC PARAMETERS"));
+    let kid = s.import(&ecparam, false);
+    let jwk = s.signs_with(&kid, "ES256");
+    let point = spki(&ecparam)[26..].to_vec();
+    assert_eq!(
+        [b64(&jwk["x"]), b64(&jwk["y"])].concat(),
+        point[1..].to_vec()
+    );
+
     // RSA 2048 PKCS#8.
     let rsa = genpkey(
         &s.dir,

@@ -86,7 +86,7 @@ fn lifecycle(alg: &str, backend: Backend) {
 
         // A token, alternately from a new session and from a refresh.
         let before = now();
-        let tokens = if i % 2 == 0 {
+        let tokens = if i.is_multiple_of(2) {
             origin.new_session(&format!("user{i}"))
         } else {
             let r = origin.refresh(&refresh_token);

@@ -7,8 +7,8 @@
 
 pub mod pg_pool;
 pub mod pg_tls;
-pub mod probe;
 pub mod postgres;
+pub mod probe;
 pub mod sqlite;
 
 use async_trait::async_trait;

@@ -217,6 +217,9 @@ pub struct Settings {
     /// True when nothing at all was configured (no file, no variable, no flag): the embedded
     /// default, which `serve` explains at startup.
     pub embedded_default: bool,
+    /// Settings given explicitly (file, variable, flag) and where, as opposed to defaulted: on
+    /// a shared database only these can conflict with the stored deployment configuration.
+    pub explicit: BTreeMap<&'static str, Source>,
 }
 
 impl std::fmt::Debug for Settings {
@@ -511,6 +514,11 @@ impl RawConfig {
             max_connections,
             shutdown_timeout,
             embedded_default: self.is_empty() && !config_file_given,
+            explicit: self
+                .values
+                .iter()
+                .map(|(k, (_, source))| (*k, source.clone()))
+                .collect(),
         })
     }
 }

@@ -32,6 +32,7 @@ pub mod serve;
 pub mod service;
 pub mod session_service;
 pub mod sessions;
+pub mod shared_config;
 pub mod signer;
 pub mod signing;
 pub mod store;

@@ -29,6 +29,11 @@ impl Credential {
         Credential(value)
     }
 
+    /// The value itself, for sealing it into the database; never for logs.
+    pub(super) fn expose(&self) -> &str {
+        &self.0
+    }
+
     /// Constant-time comparison (hashing first makes it independent of lengths too).
     pub fn matches(&self, presented: &str) -> bool {
         use sha2::{Digest, Sha256};
@@ -312,6 +317,38 @@ pub fn resolve(settings: &Settings) -> Result<Secrets, SecretsError> {
         credentials_file,
         master_key_file,
     })
+}
+
+/// After credentials were adopted from a shared database: a credentials file generated on
+/// this very start holds values nobody uses, so it is written again with the adopted ones (an
+/// operator reads the deployment's credentials on any replica). A file that existed before is
+/// left alone (the log says which settings were adopted).
+pub fn rewrite_generated_credentials(
+    settings: &Settings,
+    secrets: &Secrets,
+) -> Result<(), SecretsError> {
+    let Some(path) = secrets
+        .credentials_file
+        .as_ref()
+        .filter(|p| secrets.generated.contains(p))
+    else {
+        return Ok(());
+    };
+    let keep = |configured: &Option<String>, c: &Credential| {
+        configured.is_none().then(|| c.expose().to_string())
+    };
+    let adopted = CredentialsFile {
+        api_key: keep(&settings.api_key, &secrets.api_key),
+        admin_token: keep(&settings.admin_token, &secrets.admin_token),
+        edge_credential: keep(&settings.edge_credential, &secrets.edge_credential),
+    };
+    let text = format!(
+        "# jwtedge-origin credentials, adopted from the shared database. Keep this file secret (mode 0600).\n# api_key: POST /sessions; admin_token: /keys; edge_credential: reading an HMAC keyset.\n{}",
+        toml::to_string(&adopted).expect("plain strings serialize")
+    );
+    std::fs::remove_file(path)
+        .map_err(|e| SecretsError(format!("cannot replace {}: {e}", path.display())))?;
+    write_new_secret_file(path, &text)
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ use super::keys::{self, KeyOutcome, Policy};
 use super::metrics::Metrics;
 use super::secrets::{self, Secrets};
 use super::store::{postgres::PostgresStore, sqlite::SqliteStore, Store};
-use super::{signer, signing};
+use super::{shared_config, signer, signing};
 use crate::core::b64url_encode;
 
 /// Unix time in milliseconds.
@@ -55,6 +55,8 @@ pub struct Origin {
     pub store: Arc<dyn Store>,
     pub metrics: Metrics,
     pub policy: Policy,
+    /// Settings whose value came from the shared database (`config print`'s `database`).
+    pub adopted: Vec<&'static str>,
     keyring: RwLock<Arc<Keyring>>,
     /// When the store last answered (Unix ms), for /healthz.
     last_store_ok: AtomicI64,
@@ -62,8 +64,8 @@ pub struct Origin {
 
 impl Origin {
     /// Opens everything a running origin needs; every failure here is a startup error.
-    pub async fn open(settings: Settings, issuer: String) -> Result<Arc<Origin>, String> {
-        let secrets = secrets::resolve(&settings).map_err(|e| e.to_string())?;
+    pub async fn open(mut settings: Settings, mut issuer: String) -> Result<Arc<Origin>, String> {
+        let mut secrets = secrets::resolve(&settings).map_err(|e| e.to_string())?;
         for path in &secrets.generated {
             tracing::info!(file = %path.display(), mode = "0600", "generated secrets written (not logged)");
         }
@@ -114,8 +116,22 @@ impl Origin {
             );
         }
 
+        // One configuration per deployment on a shared database (shared_config.rs).
+        let mut adopted = vec![];
+        if shared_config::applies(&settings) {
+            adopted = shared_config::reconcile(&*store, &mut settings, &mut issuer, &mut secrets)
+                .await?
+                .adopted;
+            if !adopted.is_empty() {
+                tracing::info!(settings = ?adopted, "adopted from the shared database (values of secrets not logged)");
+                secrets::rewrite_generated_credentials(&settings, &secrets)
+                    .map_err(|e| e.to_string())?;
+            }
+        }
+
         let policy = settings.lifecycle_policy();
         let origin = Arc::new(Origin {
+            adopted,
             settings,
             secrets,
             issuer,

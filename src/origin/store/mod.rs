@@ -68,6 +68,10 @@ pub trait Store: Send + Sync + 'static {
     /// Stores `value` under `key` unless a value is there; returns the value now stored.
     async fn meta_init(&self, key: &str, value: &str) -> Result<String, StoreError>;
 
+    /// Stores `value` under `key`, replacing what is there (an explicit change of a shared
+    /// setting, see `shared_config.rs`).
+    async fn meta_set(&self, key: &str, value: &str) -> Result<(), StoreError>;
+
     /// The key-table generation: changes whenever the key table does.
     async fn key_generation(&self) -> Result<i64, StoreError>;
 

@@ -200,6 +200,24 @@ impl Store for PostgresStore {
         self.pool.observe(result)
     }
 
+    async fn meta_set(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        let result: Result<(), StoreError> = async {
+            let conn = self.pool.get().await?;
+            let client: &tokio_postgres::Client = &conn;
+            client
+                .execute(
+                    "INSERT INTO meta (key, value) VALUES ($1, $2) \
+                     ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+                    &[&key, &value],
+                )
+                .await
+                .map_err(be)?;
+            Ok(())
+        }
+        .await;
+        self.pool.observe(result)
+    }
+
     async fn key_generation(&self) -> Result<i64, StoreError> {
         let result: Result<i64, StoreError> = async {
             let conn = self.pool.get().await?;

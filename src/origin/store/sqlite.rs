@@ -222,6 +222,20 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn meta_set(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        let (key, value) = (key.to_string(), value.to_string());
+        self.run(move |conn| {
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2) \
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                params![key, value],
+            )
+            .map_err(be)?;
+            Ok(())
+        })
+        .await
+    }
+
     async fn key_generation(&self) -> Result<i64, StoreError> {
         self.run(|conn| generation_tx(conn)).await
     }

@@ -143,3 +143,45 @@ fn conflicting_explicit_api_key_is_a_startup_error_without_values() {
         let _ = std::fs::remove_dir_all(d);
     }
 }
+
+#[test]
+fn config_print_shows_adopted_values_with_source_database() {
+    let Some(pg) = postgres() else { return };
+    let (dir_a, dir_b) = (temp_dir("shared-print-a"), temp_dir("shared-print-b"));
+    let a = Origin::start(&bare_env(&dir_a, &pg), &dir_a);
+    let api_key = generated(&dir_a, "api_key");
+    let mut env = bare_env(&dir_b, &pg);
+    set(&mut env, "JWTEDGE_AUDIENCE", "api");
+    let out = run_cli(&["config", "print"], &env, &dir_b);
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let line = |key: &str| {
+        text.lines()
+            .find(|l| l.split('=').next().unwrap().trim() == key)
+            .unwrap_or_else(|| panic!("{key} not printed: {text}"))
+            .to_string()
+    };
+    let issuer = line("issuer");
+    assert!(issuer.contains(&format!("http://{}", a.addr)), "{issuer}");
+    assert!(issuer.ends_with("# database"), "{issuer}");
+    assert!(line("api_key").ends_with("# database"), "{text}");
+    assert!(line("algorithm").ends_with("# database"), "{text}");
+    // Set explicitly (even to the stored value): the explicit source is shown.
+    assert!(
+        line("audience").ends_with("# env JWTEDGE_AUDIENCE"),
+        "{text}"
+    );
+    assert!(!text.contains(&api_key), "no secret printed: {text}");
+    assert!(
+        !dir_b.join("credentials.toml").exists(),
+        "config print created nothing"
+    );
+    drop(a);
+    for d in [dir_a, dir_b] {
+        let _ = std::fs::remove_dir_all(d);
+    }
+}

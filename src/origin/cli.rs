@@ -207,7 +207,16 @@ pub fn main() -> ExitCode {
     {
         return match load_raw(&cli) {
             Ok(raw) => {
-                let lines = super::config_print::effective(&raw, &settings);
+                let mut lines = super::config_print::effective(&raw, &settings);
+                let database = &settings.database;
+                match runtime.block_on(super::store::probe::shared_settings(database)) {
+                    Ok(stored) => {
+                        super::config_print::with_database(&mut lines, &settings, &stored)
+                    }
+                    Err(e) => eprintln!(
+                        "jwtedge-origin: the settings stored in the database are not shown: {e}"
+                    ),
+                }
                 print!("{}", super::config_print::render(&lines));
                 ExitCode::SUCCESS
             }

@@ -1,12 +1,15 @@
 //! `jwtedge-origin config print`: the effective settings, each with where its value came from
 //! (default, config file, environment variable, flag, generated into the data directory).
 //! Secrets are never printed, and a `database_url` loses its password. Reads nothing but the
-//! configuration and whether the generated secret files exist: it creates nothing.
+//! configuration, whether the generated secret files exist and, on PostgreSQL, the settings
+//! stored for the whole deployment (source `database`): it creates nothing.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use super::config::{Database, RawConfig, Settings, Source, SETTING_TABLE};
 use super::secrets::{CREDENTIALS_FILE, MASTER_KEY_FILE};
+use super::shared_config::SHARED;
 use super::store::probe::redact_url;
 
 /// One line of `config print`.
@@ -51,6 +54,25 @@ pub fn effective(raw: &RawConfig, settings: &Settings) -> Vec<Line> {
             }
         })
         .collect()
+}
+
+/// On a shared database: the settings this replica takes from the database (those it does
+/// not set explicitly; `shared_config.rs`) show the stored value and the source `database`.
+/// `stored` is what `probe::shared_settings` read (credentials sealed, so only redacted).
+pub fn with_database(lines: &mut [Line], settings: &Settings, stored: &BTreeMap<String, String>) {
+    for line in lines.iter_mut() {
+        if !SHARED.contains(&line.key) || settings.explicit.contains_key(line.key) {
+            continue;
+        }
+        let Some(value) = stored.get(line.key) else {
+            continue;
+        };
+        line.value = match line.key {
+            "api_key" | "admin_token" | "edge_credential" => "(redacted)".into(),
+            _ => value.clone(),
+        };
+        line.source = "database".into();
+    }
 }
 
 fn describe(source: &Source) -> String {

@@ -3,6 +3,7 @@
 //! credentials) in a mistyped data directory or an empty database. SQLite is opened read-only
 //! (a missing file stays missing); PostgreSQL is asked whether the key table exists.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use rusqlite::{Connection, OpenFlags};
@@ -33,6 +34,43 @@ pub async fn store_exists(database: &Database) -> Result<bool, String> {
             Ok(row.get::<_, bool>(0))
         }
     }
+}
+
+/// The deployment's shared settings stored in a PostgreSQL database (see
+/// `shared_config.rs`), by setting name, values as stored (credentials sealed); empty when the
+/// database holds none yet or is SQLite. Reads only.
+pub async fn shared_settings(database: &Database) -> Result<BTreeMap<String, String>, String> {
+    let Database::Postgres(url) = database else {
+        return Ok(BTreeMap::new());
+    };
+    let pool = PgPool::connect(url, 1)
+        .await
+        .map_err(|e| format!("invalid setting `database_url`: {e}"))?;
+    let conn = pool
+        .get()
+        .await
+        .map_err(|e| format!("invalid setting `database_url`: {e}"))?;
+    let client: &tokio_postgres::Client = &conn;
+    let read = |e: tokio_postgres::Error| format!("cannot read the database: {}", error_chain(&e));
+    let has_meta: bool = client
+        .query_one("SELECT to_regclass('meta') IS NOT NULL", &[])
+        .await
+        .map_err(read)?
+        .get(0);
+    if !has_meta {
+        return Ok(BTreeMap::new());
+    }
+    let rows = client
+        .query("SELECT key, value FROM meta WHERE key LIKE 'shared.%'", &[])
+        .await
+        .map_err(read)?;
+    Ok(rows
+        .iter()
+        .filter_map(|r| {
+            let key: String = r.get(0);
+            Some((key.strip_prefix("shared.")?.to_string(), r.get(1)))
+        })
+        .collect())
 }
 
 fn sqlite_has_store(path: &Path) -> Result<bool, String> {

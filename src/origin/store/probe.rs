@@ -8,24 +8,28 @@ use std::path::Path;
 
 use rusqlite::{Connection, OpenFlags};
 
-use super::pg_pool::{error_chain, PgPool};
+use super::pg_pool::{error_chain, PgConnection, PgPool};
 use crate::origin::config::Database;
 
 /// The table every store has from its first start.
 const KEY_TABLE: &str = "signing_keys";
+
+/// One connection for a read-only question (a pool of one, dropped with the connection).
+async fn one_connection(url: &str) -> Result<PgConnection, String> {
+    let pool = PgPool::connect(url, 1)
+        .await
+        .map_err(|e| format!("invalid setting `database_url`: {e}"))?;
+    pool.get()
+        .await
+        .map_err(|e| format!("invalid setting `database_url`: {e}"))
+}
 
 /// `Ok(true)` when `database` holds a store; an error when it cannot be asked.
 pub async fn store_exists(database: &Database) -> Result<bool, String> {
     match database {
         Database::Sqlite(path) => sqlite_has_store(path),
         Database::Postgres(url) => {
-            let pool = PgPool::connect(url, 1)
-                .await
-                .map_err(|e| format!("invalid setting `database_url`: {e}"))?;
-            let conn = pool
-                .get()
-                .await
-                .map_err(|e| format!("invalid setting `database_url`: {e}"))?;
+            let conn = one_connection(url).await?;
             let client: &tokio_postgres::Client = &conn;
             let row = client
                 .query_one("SELECT to_regclass($1) IS NOT NULL", &[&KEY_TABLE])
@@ -43,13 +47,7 @@ pub async fn shared_settings(database: &Database) -> Result<BTreeMap<String, Str
     let Database::Postgres(url) = database else {
         return Ok(BTreeMap::new());
     };
-    let pool = PgPool::connect(url, 1)
-        .await
-        .map_err(|e| format!("invalid setting `database_url`: {e}"))?;
-    let conn = pool
-        .get()
-        .await
-        .map_err(|e| format!("invalid setting `database_url`: {e}"))?;
+    let conn = one_connection(url).await?;
     let client: &tokio_postgres::Client = &conn;
     let read = |e: tokio_postgres::Error| format!("cannot read the database: {}", error_chain(&e));
     let has_meta: bool = client

@@ -2,8 +2,10 @@
 # All the benchmarks in one run, written to docs/PERFORMANCE.md:
 #   Node and workerd, HS256, EdDSA, RS256 and ES256 (jwtedge against jose,
 #   @tsndr/cloudflare-worker-jwt, fast-jwt, and the bare runtime call as the floor), the native
-#   floor (criterion), size and cold start, the origin under load (wrk; SQLite and PostgreSQL).
-#   bash bench/run.sh            full run (~6 minutes), rewrites docs/PERFORMANCE.md
+#   floor (criterion), size (the .wasm; a minimal Worker's bundle beside jose's, by wrangler) and
+#   cold start (Node; fresh workerd isolates beside jose), the origin under load (wrk; SQLite and
+#   PostgreSQL).
+#   bash bench/run.sh            full run (~16 minutes on 2 cores), rewrites docs/PERFORMANCE.md
 #   bash bench/run.sh --smoke    one short round of everything, report to target/bench-smoke/
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -44,6 +46,8 @@ echo "== workerd"
 node bench/workerd.mjs $SMOKE --json "$RESULTS/workerd.json"
 echo "== size and cold start"
 node bench/coldstart.mjs $SMOKE --json "$RESULTS/coldstart.json" | tee "$RESULTS/coldstart.md"
+node bench/bundle-size.mjs "$RESULTS/bundles" $SMOKE --json "$RESULTS/bundles.json" | tee "$RESULTS/bundles.md"
+node bench/coldstart-workerd.mjs "$RESULTS/bundles.json" $SMOKE --json "$RESULTS/coldstart-workerd.json" | tee "$RESULTS/coldstart-workerd.md"
 echo "== origin under load"
 bash bench/origin-load.sh $SMOKE --json "$RESULTS/origin.json" | tee "$RESULTS/origin.md"
 
@@ -58,7 +62,7 @@ node -e '
     cores: sh("nproc"),
     os: sh(". /etc/os-release && echo $PRETTY_NAME"),
     load: `${process.env.LOAD_START} at the start of the run, ${sh("cut -d\" \" -f1-3 /proc/loadavg")} at the end`,
-    versions: [`Node ${process.version}`, sh("rustc --version"), `jose ${v("jose")}`, `@tsndr/cloudflare-worker-jwt ${v("@tsndr/cloudflare-worker-jwt")}`, `fast-jwt ${v("fast-jwt")}`, `miniflare ${v("miniflare")}`, sh("wrk --version 2>&1 | head -1 | cut -d\" \" -f1-2")].join(", "),
+    versions: [`Node ${process.version}`, sh("rustc --version"), `jose ${v("jose")}`, `@tsndr/cloudflare-worker-jwt ${v("@tsndr/cloudflare-worker-jwt")}`, `fast-jwt ${v("fast-jwt")}`, `miniflare ${v("miniflare")}`, `wrangler ${v("wrangler")}`, sh("wrk --version 2>&1 | head -1 | cut -d\" \" -f1-2")].join(", "),
   }));
 ' "$RESULTS/meta.json"
 [ -f bench/NOTES.md ] && cp bench/NOTES.md "$RESULTS/notes.md"

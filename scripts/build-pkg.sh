@@ -11,23 +11,8 @@ BUDGET_GZIP_BYTES=$((150 * 1024))
 # --mode no-install: never let wasm-pack download wasm-bindgen or wasm-opt itself.
 wasm-pack --quiet build --release --target web --mode no-install --out-dir pkg --out-name jwtedge
 
-cp js/node.js pkg/node.js
-node - <<'JS'
-const fs = require("fs");
-const path = "pkg/package.json";
-const pkg = JSON.parse(fs.readFileSync(path, "utf8"));
-pkg.exports = {
-  ".": {
-    types: "./jwtedge.d.ts",
-    node: "./node.js",
-    default: "./jwtedge.js",
-  },
-  "./jwtedge_bg.wasm": "./jwtedge_bg.wasm",
-  "./web": "./jwtedge.js",
-};
-pkg.files = Array.from(new Set([...(pkg.files || []), "node.js", "snippets"]));
-fs.writeFileSync(path, JSON.stringify(pkg, null, 2) + "\n");
-JS
+# The npm package: entries, types, README and package.json (scripts/pkg-manifest.mjs).
+node scripts/pkg-manifest.mjs pkg
 
 raw=$(stat -c %s pkg/jwtedge_bg.wasm)
 gz=$(gzip -9 -c pkg/jwtedge_bg.wasm | wc -c)

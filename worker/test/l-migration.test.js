@@ -48,11 +48,11 @@ async function migrate(t, from) {
     const late = [];
     const events = [
       // The next key is made ES256 (the rotation itself promotes the old-algorithm next key).
-      { atMs: 800, run: () => origin.call("POST", "/keys/rotate", { ...admin, body: { algorithm: "ES256" } }) },
+      { atMs: 800, run: () => origin.call("POST", "/keys/rotate", { ...admin, body: { algorithm: "ES256", force: true } }) },
       // Too early for it to sign: edges may not have it yet.
       { atMs: 1000, run: () => origin.call("POST", "/keys/rotate", admin) },
       // One keyset max-age later: ES256 signs.
-      { atMs: 2300, run: () => origin.call("POST", "/keys/rotate", admin) },
+      { atMs: 2300, run: () => origin.call("POST", "/keys/rotate?force=true", admin) },
       { atMs: 2500, run: () => clients[1].refresh("routine") },
       {
         atMs: 2600,

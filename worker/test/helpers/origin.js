@@ -85,7 +85,7 @@ export async function startOrigin(env = {}, { dataDir } = {}) {
     createSession: (sub, claims) =>
       ok("POST", "/sessions", { token: creds.JWTEDGE_API_KEY, body: claims ? { sub, claims } : { sub } }),
     refresh: (refreshToken) => call("POST", "/sessions/refresh", { body: { refresh_token: refreshToken } }),
-    rotate: () => ok("POST", "/keys/rotate", { token: creds.JWTEDGE_ADMIN_TOKEN }),
+    rotate: () => ok("POST", "/keys/rotate?force=true", { token: creds.JWTEDGE_ADMIN_TOKEN }),
     revoke: (kid) => ok("POST", `/keys/${encodeURIComponent(kid)}/revoke`, { token: creds.JWTEDGE_ADMIN_TOKEN }),
     keys: () => ok("GET", "/keys", { token: creds.JWTEDGE_ADMIN_TOKEN }),
     /** The value of one Prometheus sample, e.g. metric('jwtedge_key_events_total{event="scheduled_rotation"}'). */

@@ -32,17 +32,11 @@ const COPIES = [
   ["jwtedge.d.ts", "jwtedge.d.ts"],
   ["README.md", "README.md"],
 ];
-const missing = [];
 for (const [from, to] of COPIES) {
   const source = path.join(js, from);
-  if (!existsSync(source)) {
-    missing.push(to);
-    continue;
-  }
+  if (!existsSync(source)) throw new Error(`pkg-manifest: js/${from} is missing`);
   copyFileSync(source, path.join(pkgDir, to));
 }
-if (missing.length) console.warn(`pkg-manifest: not in js/ yet, left out: ${missing.join(", ")}`);
-const has = (file) => !missing.includes(file.replace(/^\.\//, ""));
 
 const manifestPath = path.join(pkgDir, "package.json");
 const pkg = JSON.parse(readFileSync(manifestPath, "utf8"));
@@ -62,11 +56,6 @@ const exports = {
   "./jwtedge_bg.wasm": "./jwtedge_bg.wasm",
   "./package.json": "./package.json",
 };
-for (const [name, target] of Object.entries(exports)) {
-  const files = typeof target === "string" ? [target] : Object.values(target);
-  if (!files.every(has)) delete exports[name];
-}
-
 const manifest = {
   name: pkg.name,
   version: pkg.version,
@@ -82,7 +71,7 @@ const manifest = {
   exports,
   // The entries that instantiate the module when imported, and the glue wasm-bindgen imports.
   sideEffects: ["./node.js", "./workers.js", "./snippets/*"],
-  files: ["jwtedge_bg.wasm", "jwtedge.js", "snippets", ...COPIES.map(([, to]) => to).filter(has)],
+  files: ["jwtedge_bg.wasm", "jwtedge.js", "snippets", ...COPIES.map(([, to]) => to)],
   peerDependencies: { hono: ">=4.0.0" },
   peerDependenciesMeta: { hono: { optional: true } },
   engines: { node: ">=20" },

@@ -2,7 +2,8 @@
 // from the pinned typescript in this folder:
 //   - types/core.ts (main entry, jwtedge/workers) under lib ES2022 and ESNext, with no DOM and no
 //     runtime types: the declarations must stand alone (no Symbol.dispose, no Response, …);
-//   - types/hono.ts (jwtedge/hono, jwtedge/fetch) under lib ES2022+DOM and ESNext+DOM.
+//   - types/hono.ts (jwtedge/hono, jwtedge/fetch) under lib ES2022+DOM and ESNext+DOM;
+// each with Node's module resolution (nodenext) and a bundler's (Workers, Vite).
 // Correct usage compiles, and every mistake sits under `// @ts-expect-error` (an unused directive
 // is itself an error, so a mistake that stops being one fails the test). A copy of each file
 // without the directives must then fail with exactly the error codes its MISTAKE lines name, at
@@ -26,6 +27,9 @@ function tsc(args) {
   });
 }
 
+// Module resolution as in Node (the tsconfigs: nodenext) and as in a Workers or Vite project
+// (bundler), which resolve the package's exports under different conditions.
+const BUNDLER = ["--module", "preserve", "--moduleResolution", "bundler"];
 const SUITES = [
   { config: "tsconfig.json", file: "core.ts", libs: ["es2022", "esnext"] },
   { config: "tsconfig.hono.json", file: "hono.ts", libs: ["es2022,dom", "esnext,dom"] },
@@ -33,10 +37,13 @@ const SUITES = [
 
 for (const { config, file, libs } of SUITES) {
   for (const lib of libs) {
-    test(`${file} compiles under tsc --strict with lib ${lib}, every mistake an expected error`, async () => {
-      const { code, output } = await tsc(["-p", path.join(TYPES, config), "--lib", lib]);
-      assert.equal(code, 0, output);
-    });
+    for (const resolution of ["nodenext", "bundler"]) {
+      test(`${file} compiles under tsc --strict with lib ${lib}, ${resolution} resolution, every mistake an expected error`, async () => {
+        const args = ["-p", path.join(TYPES, config), "--lib", lib, ...(resolution === "bundler" ? BUNDLER : [])];
+        const { code, output } = await tsc(args);
+        assert.equal(code, 0, output);
+      });
+    }
   }
 
   test(`${file}: each mistake, without its @ts-expect-error, is the error it names`, async () => {

@@ -3,6 +3,7 @@
 #   types     tsc --strict --noEmit on correct usage and on the classic mistakes, lib ES2022 and ESNext
 #   examples  the package README's Workers, jwtedge/fetch and Hono examples bundled by wrangler and
 #             run in workerd, the browser example in headless Chromium, the Node example in node
+#   entries   "jwtedge" under wrangler is the Workers entry; jwtedge/hono in Node
 #   tarball   npm pack, npm install of the tarball into a fresh project, its Workers example in workerd
 # Idempotent. Sets up what is missing: pkg/ (bash scripts/build-pkg.sh) if it has not been built,
 # Chromium (scripts/setup.sh browser), tests/package/node_modules (npm ci when its lockfile changed).
@@ -34,4 +35,4 @@ fi
 cd tests/package
 rm -rf .work
 # One file at a time: the machine is shared, and each starts workerd or Chromium.
-node --test --test-concurrency=1 --test-reporter=spec types.test.mjs examples.test.mjs tarball.test.mjs
+node --test --test-concurrency=1 --test-reporter=spec types.test.mjs examples.test.mjs entries.test.mjs tarball.test.mjs

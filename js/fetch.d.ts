@@ -1,12 +1,12 @@
 // Types of jwtedge/fetch (js/fetch.js): a framework-free guard for the Fetch API.
 // `Request` and `Response` are the runtime's globals (lib "DOM", @cloudflare/workers-types or
 // @types/node declare them).
-import type { OkOutcome, Outcome, Verifier } from "./jwtedge.js";
+import type { Claims, Outcome, Verifier } from "./jwtedge.js";
 
 /** The statuses `guard` answers with a `Response` instead of claims. */
 export type RejectedStatus = Exclude<Outcome["status"], "OK">;
 
-export interface GuardOptions<C = OkOutcome["claims"]> {
+export interface GuardOptions<C = Claims> {
   /**
    * Cookie to read the token from when the request has no `Authorization` header at all (an
    * `Authorization` of another scheme, or a malformed Bearer, is answered 401 instead).
@@ -31,7 +31,7 @@ export interface GuardOptions<C = OkOutcome["claims"]> {
  * result.sub; // the verified claims
  * ```
  */
-export function guard<C = OkOutcome["claims"]>(
+export function guard<C = Claims>(
   request: Request,
   verifier: Verifier,
   options?: GuardOptions<C>,

@@ -22,7 +22,6 @@ if [ "$(cat worker/node_modules/.jwtedge-lock-sum 2>/dev/null)" != "$lock_sum" ]
   npm ci --prefix worker --no-audit --no-fund --loglevel=error
   echo "$lock_sum" > worker/node_modules/.jwtedge-lock-sum
 fi
-node worker/scripts/sync-pkg.mjs
 
 RUN_DIR="${CARGO_TARGET_DIR:-$ROOT/target}/jwtedge-run"
 mkdir -p "$RUN_DIR"

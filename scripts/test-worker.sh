@@ -4,9 +4,10 @@
 # Debian's headless Chromium for the browser test. Idempotent; on a fresh clone run
 # `bash scripts/setup.sh` first (or let scripts/test.sh do it). Sets up what is missing:
 #   - pkg/ (bash scripts/build-pkg.sh) if it has not been built
-#   - worker/node_modules (npm ci) when package-lock.json changed
+#   - worker/node_modules (npm ci) when package-lock.json changed; the worker depends on the
+#     package as `"jwtedge": "file:../pkg"`, which npm links (node_modules/jwtedge → ../../pkg),
+#     so a rebuilt pkg/ is what the tests and wrangler bundle, without a reinstall
 #   - the origin binary (cargo build --bin jwtedge-origin; incremental)
-#   - worker/vendor/jwtedge, a copy of pkg/ (workerd refuses `..` module paths)
 # Exits non-zero on any failure and ends with the test runner's summary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,7 +16,7 @@ export CARGO_TERM_COLOR=never
 export WRANGLER_SEND_METRICS=false DO_NOT_TRACK=1 WRANGLER_SEND_ERROR_REPORTS=false CLOUDFLARE_CF_FETCH_ENABLED=false
 log() { printf '[test-worker] %s\n' "$*"; }
 
-if [ ! -f pkg/jwtedge.js ] || [ ! -f pkg/jwtedge_bg.wasm ]; then
+if [ ! -f pkg/jwtedge.js ] || [ ! -f pkg/jwtedge_bg.wasm ] || [ ! -f pkg/fetch.js ]; then
   log "pkg/ not built: bash scripts/build-pkg.sh"
   bash scripts/build-pkg.sh
 fi
@@ -35,7 +36,6 @@ log "cargo build --bin jwtedge-origin"
 cargo build --quiet --bin jwtedge-origin
 export JWTEDGE_ORIGIN_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/jwtedge-origin"
 
-node worker/scripts/sync-pkg.mjs
 rm -rf worker/test-output
 mkdir -p worker/test-output
 

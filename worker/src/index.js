@@ -8,16 +8,17 @@
 //   unguarded path                    → forwarded without identity headers
 //   bad bindings, or a bug            → 500 {"message":"internal error"}, the detail logged
 // Incoming identity headers (x-jwtedge-*, x_jwtedge_*) are always removed. The path judged is
-// the canonical one (path.js), and it is the path forwarded.
+// the canonical one (path.js), and it is the path forwarded. The token and the 401/503 answers
+// are the package's guard (jwtedge/fetch), the one implementation the Hono middleware shares.
 
+import { guard, rejection } from "jwtedge/fetch";
 import { verifierFor } from "./verifier.js";
 import { runAs } from "./request-context.js";
-import { extractToken } from "./token.js";
 import { canonicalPath } from "./path.js";
 import { isGuarded } from "./guard.js";
 import { identityOf, setIdentity, stripIdentity } from "./headers.js";
 import { upstreamRequest } from "./forward.js";
-import { badPath, internalError, rejection, statsResponse, unauthorised, upstreamUnavailable } from "./responses.js";
+import { badPath, internalError, statsResponse, upstreamUnavailable } from "./responses.js";
 
 const STATS_PATH = "/__jwtedge/stats";
 
@@ -54,16 +55,19 @@ async function handle(request, env) {
 
   const headers = stripIdentity(request.headers);
   if (isGuarded(path.path, config.guardedPaths, { caseInsensitive: config.guardCaseInsensitive })) {
-    const token = extractToken(request, config.tokenCookie);
-    if (token === undefined) return unauthorised();
-    const outcome = await verifier.verify(token);
-    if (outcome.status !== "OK") return rejection(outcome);
+    let outcome;
+    const verified = await guard(request, verifier, {
+      tokenCookie: config.tokenCookie,
+      onOutcome: (o) => void (outcome = o),
+    });
+    if (verified instanceof Response) return verified;
+    // guard resolved to the claims, so `outcome` is the OK outcome (it carries the kid too).
     const identity = identityOf(outcome);
     if (!identity.ok) {
       // A token from an issuer that allows such values: forwarding it would let two identities
       // reach the upstream as one (SPEC §7 "Subjects"). The value itself is not logged.
       console.warn(`jwtedge worker: refused a verified token: ${identity.claim} ${identity.code} (kid ${JSON.stringify(typeof outcome.kid === "string" ? outcome.kid.slice(0, 64) : null)})`);
-      return unauthorised();
+      return rejection("UNAUTHORISED");
     }
     setIdentity(headers, identity.identity);
   }

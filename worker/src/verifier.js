@@ -1,14 +1,12 @@
 // One Verifier per isolate (SPEC §8), made on the first request from the bindings and kept while
-// they stay the same. The wasm module is compiled by the runtime (an imported CompiledWasm
-// module) and instantiated once, at module load.
+// they stay the same. The jwtedge package (a file: dependency on ../pkg) is used as any Worker
+// uses it: its Workers entry imports the .wasm as a module (compiled by the runtime) and
+// instantiates it once per isolate, when the module graph loads.
 
-import wasmModule from "../vendor/jwtedge/jwtedge_bg.wasm";
-import { initSync, Verifier } from "../vendor/jwtedge/jwtedge.js";
+import { Verifier } from "jwtedge/workers";
 import { configKey, readConfig } from "./config.js";
 import { cachedKeysetFetch } from "./keyset-cache.js";
 import { keepAlive } from "./request-context.js";
-
-initSync({ module: wasmModule });
 
 let current; // { key, config, verifier, keysetFetch } | { key, error }
 

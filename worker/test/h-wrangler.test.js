@@ -2,7 +2,7 @@
 // `wrangler dev` with --var overrides runs it in local workerd in front of the real origin.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { startOrigin } from "./helpers/origin.js";
@@ -22,7 +22,7 @@ after(async () => {
   await origin?.cleanup();
 });
 
-test("wrangler deploy --dry-run succeeds offline and bundles the wasm module", async () => {
+test("wrangler deploy --dry-run succeeds offline and bundles the package: its wasm module and its guard", async () => {
   const out = mkdtempSync(join(tmpdir(), "jwtedge-dry-run-"));
   try {
     const { code, output } = await runWrangler(["deploy", "--dry-run", "--outdir", out]);
@@ -32,6 +32,11 @@ test("wrangler deploy --dry-run succeeds offline and bundles the wasm module", a
     const wasm = files.find((f) => f.endsWith(".wasm"));
     assert.ok(wasm, `a .wasm module in the bundle: ${files.join(", ")}`);
     assert.ok(statSync(join(out, wasm)).size > 10_000);
+    // The jwtedge package is a file: dependency (node_modules/jwtedge → ../pkg): wrangler followed
+    // the link, and the guard's answers come from jwtedge/fetch (worker/src has no copy of them).
+    const script = readFileSync(join(out, files.find((f) => f.endsWith(".js"))), "utf8");
+    assert.match(script, /try refresh token/);
+    assert.match(script, /keyset unavailable/);
   } finally {
     rmSync(out, { recursive: true, force: true });
   }

@@ -1,8 +1,9 @@
-// The worker's pure parts in Node (fast): token extraction, path guarding, identity headers,
-// configuration errors, and the Cache API layer's rules against an in-memory cache.
+// The worker's pure parts in Node (fast): token extraction (jwtedge/fetch, the guard it answers
+// through), path guarding, identity headers, configuration errors, and the Cache API layer's
+// rules against an in-memory cache.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { extractToken, readCookie } from "../src/token.js";
+import { extractToken, readCookie } from "jwtedge/fetch";
 import { isGuarded } from "../src/guard.js";
 import { canonicalPath, PathError } from "../src/path.js";
 import { IdentityError, identityOf, identityProblem, isIdentityHeader, setIdentity, stripIdentity } from "../src/headers.js";

@@ -1,9 +1,11 @@
 // The worker in real workerd, through miniflare's API. Several workers (isolates) may run side by
-// side in one runtime and share its Cache API, like isolates of one colo.
+// side in one runtime and share its Cache API, like isolates of one colo. What runs is the
+// worker's bundle (bundle.js: as wrangler bundles it, with the jwtedge package resolved).
 import { Miniflare } from "miniflare";
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { bundleWorker } from "./bundle.js";
 
 export const WORKER_DIR = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 // The same compatibility settings as wrangler.toml (read from it, so they cannot drift).
@@ -21,12 +23,12 @@ export function withTimeout(promise, ms, what) {
   ]).finally(() => clearTimeout(timer));
 }
 
-function workerOptions(name, bindings, scriptPath) {
+function workerOptions(name, bindings, bundle) {
   return {
     name,
     modules: true,
-    modulesRoot: WORKER_DIR,
-    scriptPath: scriptPath ?? join(WORKER_DIR, "src", "index.js"),
+    modulesRoot: bundle.dir,
+    scriptPath: bundle.scriptPath,
     modulesRules: [
       { type: "ESModule", include: ["**/*.js"] },
       { type: "CompiledWasm", include: ["**/*.wasm"] },
@@ -45,13 +47,14 @@ function workerOptions(name, bindings, scriptPath) {
 export async function startEdge(workers, { log = false, scriptPath, captureLogs = false } = {}) {
   const names = Object.keys(workers);
   const logs = [];
+  const bundle = await bundleWorker(scriptPath ?? join(WORKER_DIR, "src", "index.js"));
   const mf = new Miniflare({
     host: "127.0.0.1",
     port: 0,
     cf: false,
     verbose: log || process.env.WORKER_TEST_VERBOSE === "1",
     ...(captureLogs ? { handleStructuredLogs: (entry) => void logs.push(entry) } : {}),
-    workers: names.map((n) => workerOptions(n, workers[n], scriptPath)),
+    workers: names.map((n) => workerOptions(n, workers[n], bundle)),
   });
   let url;
   try {

@@ -1,12 +1,9 @@
-// A minimal worker running pkg/ (the vendored web build) in workerd for the provider-shaped
+// A minimal worker running pkg/ (the jwtedge package) in workerd for the provider-shaped
 // keysets of worker/test/k-issuers.test.js: RSA and ECDSA are checked by workerd's WebCrypto.
 // POST /verify {id, options, token} → {outcome, stats} with a Verifier per `id` (kept for the
 // isolate's life); POST /verify-with-keyset {jwks, options, token} → {outcome, promised}, where
 // `promised` says whether verifyWithKeyset answered a promise (it must, for RSA/ECDSA here).
-import wasmModule from "../../vendor/jwtedge/jwtedge_bg.wasm";
-import { initSync, Verifier, verifyWithKeyset } from "../../vendor/jwtedge/jwtedge.js";
-
-initSync({ module: wasmModule });
+import { Verifier, verifyWithKeyset } from "jwtedge/workers";
 
 const verifiers = new Map();
 

@@ -1,11 +1,8 @@
-// A minimal worker that runs pkg/ (the vendored web build) inside workerd, so tests can drive the
+// A minimal worker that runs pkg/ (the jwtedge package) inside workerd, so tests can drive the
 // Verifier itself — its keyset fetch, redirect handling and freshness — in the Workers runtime,
 // without the guard worker around it. POST /verify {id, options, token} → {outcome, stats}; each
 // `id` gets its own Verifier, kept for the isolate's life.
-import wasmModule from "../../vendor/jwtedge/jwtedge_bg.wasm";
-import { initSync, Verifier } from "../../vendor/jwtedge/jwtedge.js";
-
-initSync({ module: wasmModule });
+import { Verifier } from "jwtedge/workers";
 
 const verifiers = new Map();
 

@@ -29,6 +29,11 @@ const typed = new Hono<JwtedgeEnv<MyClaims, Bindings>>();
 typed.use("/api/*", jwtedge<MyClaims, Bindings>((env) => ({ keysetUrl: env.KEYSET_URL, tokenCookie: "at", onOutcome: (o) => void o.status })));
 typed.get("/api/scope", (c) => c.text(c.get("jwtedge").scope));
 
+// The runtime's fetch, or a wrapper of it, is a keyset `fetch` option.
+new Verifier({ keysetUrl: "https://auth.example.com/.well-known/jwks.json", fetch });
+new Verifier({ keysetUrl: "https://auth.example.com/.well-known/jwks.json", fetch: (input, init) => fetch(input, init) });
+new Verifier({ keysetUrl: "https://auth.example.com/.well-known/jwks.json", fetch: async (input, init) => new Response(`${input} ${init.redirect}`) });
+
 // The framework-free guard.
 const verifier = new Verifier({ keysetUrl: "https://auth.example.com/.well-known/jwks.json" });
 export async function handler(request: Request): Promise<Response> {

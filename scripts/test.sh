@@ -9,6 +9,8 @@
 #   pkg      wasm-pack build of pkg/ (prints the .wasm size, fails over budget)
 #   node     node:test suites importing pkg/ as a user would (jose interop, keyset fetching, the
 #            origin's keyset through jose, 10,000 mutated tokens judged by jwtedge and by jose)
+#   package  the npm package: tsc --strict type test, the README's examples run as written
+#            (workerd, headless Chromium, Node), and the npm pack tarball installed and run
 #   worker   the worker in real workerd against the real origin, and the browser refresh flow
 #   bench    a smoke run of every benchmark (one short round), so they cannot rot
 set -euo pipefail
@@ -66,6 +68,10 @@ step "Node tests of pkg/"
 bash scripts/setup.sh npm
 export JWTEDGE_ORIGIN_BIN="${CARGO_TARGET_DIR:-$ROOT/target}/debug/jwtedge-origin"
 (cd tests/node && node --test --test-concurrency=1)
+ran
+
+step "package tests (types, README examples in workerd/Chromium/Node, npm pack tarball)"
+bash scripts/test-package.sh
 ran
 
 step "worker tests (workerd, real origin, headless Chromium)"

@@ -84,7 +84,9 @@ fn asymmetric(alg: &str) {
     // Through a rotation and a restart (keys opened from the store with the master key), the
     // old token still verifies and new tokens come from the promoted key.
     assert_eq!(
-        origin.post("/keys/rotate", Some(ADMIN_TOKEN), "").status,
+        origin
+            .post("/keys/rotate?force=true", Some(ADMIN_TOKEN), "")
+            .status,
         200
     );
     let (status, _) = origin.stop();
@@ -415,7 +417,7 @@ fn authorization_server_metadata() {
     let r = origin.post(
         "/keys/rotate",
         Some(ADMIN_TOKEN),
-        r#"{"algorithm":"ES256"}"#,
+        r#"{"algorithm":"ES256","force":true}"#,
     );
     assert_eq!(r.status, 200, "{}", r.body);
     let m = origin

@@ -273,7 +273,7 @@ fn key_commands_reach_a_running_server() {
     assert_eq!(signer(), current);
 
     // Rotate from the CLI: within a second the server signs with the old next.
-    let out = cli(&["keys", "rotate"]);
+    let out = cli(&["keys", "rotate", "--force"]);
     assert!(out.contains(&format!("current {next}")), "{out}");
     poll(
         Duration::from_secs(1),

@@ -141,7 +141,7 @@ fn commands_refuse_a_postgres_database_without_a_store() {
     assert_eq!(tables, 0, "a refused command created tables");
     let out = run_cli(&["keys", "list", "--init"], &env, &dir);
     assert!(out.status.success(), "{}", stderr(&out));
-    let out = run_cli(&["keys", "rotate"], &env, &dir);
+    let out = run_cli(&["keys", "rotate", "--force"], &env, &dir);
     assert!(out.status.success(), "{}", stderr(&out));
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -227,7 +227,11 @@ fn manual_rotation_to_another_algorithm_waits_one_keyset_max_age() {
         .unwrap()
         .to_string();
 
-    let out = run_cli(&["keys", "rotate", "--algorithm", "ES256"], &env, &dir);
+    let out = run_cli(
+        &["keys", "rotate", "--algorithm", "ES256", "--force"],
+        &env,
+        &dir,
+    );
     assert!(
         out.status.success(),
         "{}",

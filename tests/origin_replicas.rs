@@ -125,7 +125,7 @@ fn racing_conditional_rotations_rotate_once() {
     for round in 0..5 {
         let current = a.keys()["current"].as_str().unwrap().to_string();
         let barrier = Arc::new(Barrier::new(2));
-        let body = format!(r#"{{"expect_current":"{current}"}}"#);
+        let body = format!(r#"{{"expect_current":"{current}","force":true}}"#);
         let handles: Vec<_> = [a.clone(), b.clone()]
             .into_iter()
             .map(|replica| {
@@ -176,7 +176,7 @@ fn changes_reach_the_other_replica_within_a_second() {
             || (signer_of(&b) != current).then_some(()),
         );
         // Rotate through B: A signs with the new current within 1 s.
-        let r = b.post("/keys/rotate", Some(ADMIN_TOKEN), "");
+        let r = b.post("/keys/rotate?force=true", Some(ADMIN_TOKEN), "");
         assert_eq!(r.status, 200);
         let new_current = r.json()["current"].as_str().unwrap().to_string();
         poll(Duration::from_secs(1), "A signs with B's rotation", || {

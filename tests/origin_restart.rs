@@ -185,7 +185,13 @@ fn crash(backend: Backend) {
                 while !stop.load(Ordering::SeqCst) {
                     let pick = local.below(10);
                     let result = if pick < 7 {
-                        try_http(&addr, "POST", "/keys/rotate", &auth(ADMIN_TOKEN), Some(b""))
+                        try_http(
+                            &addr,
+                            "POST",
+                            "/keys/rotate?force=true",
+                            &auth(ADMIN_TOKEN),
+                            Some(b""),
+                        )
                     } else if pick < 8 {
                         // Revoke the current key (a real emergency path: next takes over).
                         let listing = try_http(&addr, "GET", "/keys", &auth(ADMIN_TOKEN), None);

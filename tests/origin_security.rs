@@ -191,7 +191,7 @@ fn security(backend: Backend) {
     let r = origin.refresh(&refresh);
     assert_eq!(r.status, 401);
     assert_eq!(r.error_code(), "token_theft_detected");
-    let r = origin.post("/keys/rotate", Some(ADMIN_TOKEN), "");
+    let r = origin.post("/keys/rotate?force=true", Some(ADMIN_TOKEN), "");
     assert_eq!(r.status, 200);
     let after_rotation = origin.keyset_json();
     for k in serde_json::from_str::<serde_json::Value>(&after_rotation).unwrap()["keys"]
@@ -293,7 +293,9 @@ fn public_keyset_caching() {
     assert_eq!(r.status, 200);
     // A rotation changes the keyset and its ETag.
     assert_eq!(
-        origin.post("/keys/rotate", Some(ADMIN_TOKEN), "").status,
+        origin
+            .post("/keys/rotate?force=true", Some(ADMIN_TOKEN), "")
+            .status,
         200
     );
     let r2 = origin.get("/.well-known/jwks.json", None);
@@ -337,7 +339,9 @@ fn eddsa_private_keys_stay_sealed_and_out_of_the_log() {
             200
         );
         assert_eq!(
-            origin.post("/keys/rotate", Some(ADMIN_TOKEN), "").status,
+            origin
+                .post("/keys/rotate?force=true", Some(ADMIN_TOKEN), "")
+                .status,
             200
         );
     }

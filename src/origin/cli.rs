@@ -89,8 +89,11 @@ enum KeysCommand {
         /// configured one again.
         #[arg(long, value_name = "ALG")]
         algorithm: Option<String>,
-        /// Promote a next key of another algorithm even if it has been published for less
-        /// than keyset_max_age (edges may not have it yet).
+        /// Rotate although the next key is not ready (published for less than
+        /// keyset_max_age), and promote a next key of another algorithm published for less
+        /// than keyset_max_age (edges may not have it yet). The CLI cannot see which keyset
+        /// versions edges present (the serving processes count them, in memory; see
+        /// `GET /keys/adoption`), so it applies only the published-time rule.
         #[arg(long)]
         force: bool,
     },
@@ -425,8 +428,18 @@ async fn keys(settings: Settings, command: KeysCommand) -> Result<(), String> {
                 force,
             })
             .await
-            .map_err(|e| e.to_string())?
-        {
+            .map_err(|e| {
+                if e.code == "next_key_not_ready" {
+                    // This process has seen no edge: only the published-time rule applied.
+                    format!(
+                        "{e}\n(the CLI applies only the published-time rule: which keyset \
+                         versions edges present is counted by the serving processes, see \
+                         GET /keys/adoption)"
+                    )
+                } else {
+                    e.to_string()
+                }
+            })? {
             KeyOutcome::Rotated {
                 previous,
                 current,

@@ -14,6 +14,8 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
+    /// `ready_at` of `next_key_not_ready` (Unix seconds), sent beside the message.
+    pub ready_at: Option<i64>,
 }
 
 impl ApiError {
@@ -22,6 +24,7 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            ready_at: None,
         }
     }
 
@@ -51,10 +54,20 @@ impl From<KeyError> for ApiError {
             KeyError::CurrentChanged { .. }
             | KeyError::DuplicateKid(_)
             | KeyError::NextTooNew { .. }
+            | KeyError::NextNotReady { .. }
             | KeyError::AlgorithmChange(_) => StatusCode::CONFLICT,
             KeyError::Material(_) => StatusCode::BAD_REQUEST,
         };
-        ApiError::new(status, e.code(), e.to_string())
+        let ready_at = match &e {
+            KeyError::NextNotReady { ready_at_ms, .. } => {
+                Some(ready_at_ms.div_euclid(1000) + i64::from(ready_at_ms.rem_euclid(1000) > 0))
+            }
+            _ => None,
+        };
+        ApiError {
+            ready_at,
+            ..ApiError::new(status, e.code(), e.to_string())
+        }
     }
 }
 
@@ -96,7 +109,10 @@ impl From<RefreshRejection> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = serde_json::json!({ "error": self.code, "message": self.message });
+        let mut body = serde_json::json!({ "error": self.code, "message": self.message });
+        if let Some(at) = self.ready_at {
+            body["ready_at"] = at.into();
+        }
         let mut resp = (self.status, axum::Json(body)).into_response();
         if self.status == StatusCode::UNAUTHORIZED {
             resp.headers_mut()

@@ -21,7 +21,6 @@ use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
 
 use super::error::ApiError;
 use super::secrets::Credential;
@@ -49,6 +48,7 @@ pub fn router(origin: Arc<Origin>) -> Router {
         .route("/sessions/revoke", post(revoke_session))
         .route("/keys", get(list_keys))
         .route("/keys/rotate", post(rotate_keys))
+        .route("/keys/adoption", get(key_adoption))
         .route("/keys/{kid}/revoke", post(revoke_key))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
@@ -271,6 +271,17 @@ async fn jwks(State(origin): State<AppState>, headers: HeaderMap) -> Response {
         true
     };
     let body = serde_json::to_vec(&keyset).expect("a JWKS serializes");
+    let etag = super::adoption::version_tag(&body);
+    // Which version the edge holds (GET /keys/adoption): a lock, a few compares, and the kids
+    // listed only the first time a version is served.
+    origin.adoption.record(
+        now_ms(),
+        &etag,
+        || keyset.keys.iter().map(|k| k.kid.clone()).collect(),
+        headers
+            .get(header::IF_NONE_MATCH)
+            .and_then(|v| v.to_str().ok()),
+    );
     let max_age = origin.settings.keyset_max_age.as_secs();
     let cache_control = if with_secret {
         // Secret material: no shared cache may keep it (SPEC §3).
@@ -278,7 +289,7 @@ async fn jwks(State(origin): State<AppState>, headers: HeaderMap) -> Response {
     } else {
         format!("public, max-age={max_age}")
     };
-    let mut resp = json_with_etag(&origin, &headers, body, &cache_control);
+    let mut resp = json_with_etag(&origin, &headers, body, etag, &cache_control);
     let h = resp.headers_mut();
     if has_secret {
         h.insert(header::VARY, HeaderValue::from_static("Authorization"));
@@ -297,16 +308,9 @@ fn json_with_etag(
     origin: &Origin,
     headers: &HeaderMap,
     body: Vec<u8>,
+    etag: String,
     cache_control: &str,
 ) -> Response {
-    let digest = Sha256::digest(&body);
-    let etag = format!(
-        "\"{}\"",
-        digest[..16]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>()
-    );
     let mut resp = if etag_matches(headers, &etag) {
         origin.metrics.keyset_304.inc();
         StatusCode::NOT_MODIFIED.into_response()
@@ -374,8 +378,15 @@ fn metadata_for(
         return Err(not_found_error());
     }
     let body = serde_json::to_vec(&metadata).expect("metadata serializes");
+    let etag = super::adoption::version_tag(&body);
     let max_age = origin.settings.keyset_max_age.as_secs();
-    let mut resp = json_with_etag(origin, headers, body, &format!("public, max-age={max_age}"));
+    let mut resp = json_with_etag(
+        origin,
+        headers,
+        body,
+        etag,
+        &format!("public, max-age={max_age}"),
+    );
     resp.headers_mut().insert(
         header::ACCESS_CONTROL_ALLOW_ORIGIN,
         HeaderValue::from_static("*"),
@@ -502,7 +513,15 @@ struct RotateBody {
     expect_current: Option<String>,
     /// The algorithm of the fresh next key (default: the configured one).
     algorithm: Option<String>,
-    /// Promote a next key of another algorithm published for less than keyset_max_age.
+    /// Rotate although the next key is not ready (`next_key_not_ready`), and promote a next
+    /// key of another algorithm published for less than keyset_max_age.
+    #[serde(default)]
+    force: bool,
+}
+
+/// `POST /keys/rotate?force=true`: the same as `"force": true` in the body.
+#[derive(Deserialize)]
+struct RotateQuery {
     #[serde(default)]
     force: bool,
 }
@@ -510,10 +529,17 @@ struct RotateBody {
 async fn rotate_keys(
     State(origin): State<AppState>,
     headers: HeaderMap,
+    query: Result<axum::extract::Query<RotateQuery>, axum::extract::rejection::QueryRejection>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     require(&origin, &origin.secrets.admin_token, &headers)?;
-    let req: RotateBody = json_body(body, true)?.unwrap_or_default();
+    let axum::extract::Query(RotateQuery {
+        force: forced_by_query,
+    }) = query.map_err(|_| {
+        ApiError::bad_request("invalid_request", "`force` must be `true` or `false`")
+    })?;
+    let mut req: RotateBody = json_body(body, true)?.unwrap_or_default();
+    req.force |= forced_by_query;
     let algorithm = match req.algorithm.as_deref() {
         None => None,
         Some(name) => Some(super::algorithm::Algorithm::from_name(name).ok_or_else(|| {
@@ -541,6 +567,19 @@ async fn rotate_keys(
         _ => serde_json::json!({ "rotated": false }),
     };
     Ok(no_store(Json(body).into_response()))
+}
+
+/// `GET /keys/adoption` (admin token): which keyset versions edges presented over the last
+/// keyset max-age, per minute over the last hour, and the next key's readiness.
+async fn key_adoption(
+    State(origin): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    require(&origin, &origin.secrets.admin_token, &headers)?;
+    origin.reload_if_changed().await?;
+    Ok(no_store(
+        Json(origin.adoption_report(now_ms())).into_response(),
+    ))
 }
 
 async fn revoke_key(
@@ -605,9 +644,11 @@ async fn openapi() -> Response {
 }
 
 async fn metrics(State(origin): State<AppState>) -> Response {
+    let now = now_ms();
+    let adoption = origin.adoption_report(now);
     let text = origin
         .metrics
-        .render(&origin.keyring(), now_ms(), &origin.policy);
+        .render(&origin.keyring(), now, &origin.policy, &adoption);
     (
         [(
             header::CONTENT_TYPE,

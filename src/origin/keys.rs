@@ -126,6 +126,15 @@ pub enum KeyError {
     },
     /// An import would change the signing algorithm; the message says what changes.
     AlgorithmChange(String),
+    /// A manual rotation before the next key is ready (adoption.rs): published for less than
+    /// one keyset max-age, or edges still presented a keyset version without it.
+    NextNotReady {
+        kid: String,
+        /// Unix milliseconds at which it will be ready if no edge presents an older version.
+        ready_at_ms: i64,
+        wait_ms: i64,
+        reason: String,
+    },
 }
 
 impl KeyError {
@@ -137,6 +146,7 @@ impl KeyError {
             KeyError::Material(_) => "invalid_key",
             KeyError::NextTooNew { .. } => "next_key_too_new",
             KeyError::AlgorithmChange(_) => "algorithm_change",
+            KeyError::NextNotReady { .. } => "next_key_not_ready",
         }
     }
 }
@@ -159,6 +169,19 @@ impl std::fmt::Display for KeyError {
                 (wait_ms + 999) / 1000
             ),
             KeyError::AlgorithmChange(msg) => f.write_str(msg),
+            KeyError::NextNotReady {
+                kid,
+                ready_at_ms,
+                wait_ms,
+                reason,
+            } => write!(
+                f,
+                "the next key {kid:?} is not ready: {reason}; it is ready at {} (Unix seconds, \
+                 in {}s) if no edge presents an older keyset version meanwhile; retry then, or \
+                 force it",
+                ready_at_ms.div_euclid(1000) + i64::from(ready_at_ms.rem_euclid(1000) > 0),
+                (wait_ms + 999) / 1000
+            ),
         }
     }
 }
@@ -321,6 +344,22 @@ pub fn rotate(
     factory: &mut KeyFactory<'_>,
     expect_current: Option<&str>,
 ) -> Result<KeyOutcome, KeyError> {
+    check_expect_current(keys, expect_current)?;
+    ensure_ready(keys, now, policy, factory)?;
+    let previous = demote_current(keys, now);
+    let (current, next) = promote_next_and_refill(keys, now, policy, factory)?;
+    Ok(KeyOutcome::Rotated {
+        previous,
+        current,
+        next,
+    })
+}
+
+/// With `expect_current`: `current_changed` unless that kid is still current.
+pub fn check_expect_current(
+    keys: &[KeyRecord],
+    expect_current: Option<&str>,
+) -> Result<(), KeyError> {
     if let Some(expected) = expect_current {
         let actual = current(keys).map(|k| k.kid.clone()).unwrap_or_default();
         if actual != expected {
@@ -330,14 +369,7 @@ pub fn rotate(
             });
         }
     }
-    ensure_ready(keys, now, policy, factory)?;
-    let previous = demote_current(keys, now);
-    let (current, next) = promote_next_and_refill(keys, now, policy, factory)?;
-    Ok(KeyOutcome::Rotated {
-        previous,
-        current,
-        next,
-    })
+    Ok(())
 }
 
 /// When the current key is due to stop signing, if scheduled rotation is on: one interval

@@ -18,6 +18,7 @@ use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::metrics::info::Info;
 use prometheus_client::registry::{Registry, Unit};
 
+use super::adoption::{AdoptionReport, Presented};
 use super::keyring::Keyring;
 use super::keys::{effective_state, KeyState, Policy};
 use super::sessions::RefreshRejection;
@@ -61,6 +62,11 @@ struct EventLabel {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct StateLabel {
     state: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct VersionLabel {
+    version: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -115,6 +121,8 @@ pub struct Metrics {
     keys: Family<StateLabel, Gauge>,
     key_state: Family<KeyLabels, Gauge>,
     key_generation: Gauge,
+    by_version: Family<VersionLabel, Gauge>,
+    next_key_ready: Gauge,
     /// Scrapes rebuild the key gauges; one at a time, so none sees another's half.
     scrape: Mutex<()>,
 }
@@ -219,6 +227,18 @@ impl Metrics {
             "Store generation of the loaded keys",
             key_generation.clone(),
         );
+        let by_version = Family::<VersionLabel, Gauge>::default();
+        r.register(
+            "jwtedge_keyset_requests_by_version",
+            "Keyset requests over the last keyset max-age by the version they presented: current, older, none (cold), unknown",
+            by_version.clone(),
+        );
+        let next_key_ready = Gauge::default();
+        r.register(
+            "jwtedge_next_key_ready",
+            "1 when the next key may start signing (published one keyset max-age, no edge presenting a version without it), else 0",
+            next_key_ready.clone(),
+        );
         let requests = Family::<RequestLabels, PromCounter>::default();
         r.register(
             "jwtedge_http_requests",
@@ -270,6 +290,8 @@ impl Metrics {
             keys,
             key_state,
             key_generation,
+            by_version,
+            next_key_ready,
             scrape: Mutex::new(()),
         }
     }
@@ -312,8 +334,15 @@ impl Metrics {
             .observe(elapsed.as_secs_f64());
     }
 
-    /// The exposition text, with the key gauges computed from `ring` now.
-    pub fn render(&self, ring: &Keyring, now: i64, policy: &Policy) -> String {
+    /// The exposition text, with the key gauges computed from `ring` now and the adoption
+    /// gauges from `adoption`.
+    pub fn render(
+        &self,
+        ring: &Keyring,
+        now: i64,
+        policy: &Policy,
+        adoption: &AdoptionReport,
+    ) -> String {
         let _one_scrape = self.scrape.lock().unwrap_or_else(|p| p.into_inner());
         for state in KeyState::ALL {
             let n = ring
@@ -339,6 +368,15 @@ impl Metrics {
                 .set(1);
         }
         self.key_generation.set(ring.generation);
+        for class in Presented::ALL {
+            let n = adoption.counts.get(class);
+            self.by_version
+                .get_or_create(&VersionLabel {
+                    version: class.name(),
+                })
+                .set(i64::try_from(n).unwrap_or(i64::MAX));
+        }
+        self.next_key_ready.set(i64::from(adoption.readiness.ready));
         let mut out = String::new();
         // Writing into a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
@@ -444,7 +482,8 @@ mod tests {
             rotation_interval_ms: None,
             retire_after_ms: 1000,
         };
-        let text = m.render(&Keyring::empty(), 0, &policy);
+        let adoption = crate::origin::adoption::Adoption::new(1000).report(0, "\"x\"", &[], None);
+        let text = m.render(&Keyring::empty(), 0, &policy, &adoption);
         assert!(text.contains(
             "jwtedge_http_requests_total{route=\"/keys/{kid}/revoke\",method=\"POST\",status=\"200\"} 1"
         ), "{text}");
@@ -454,6 +493,11 @@ mod tests {
         assert!(!text.contains("PROPFIND") && !text.contains("BREW"));
         assert!(text.contains("jwtedge_build_info{version=\""), "{text}");
         assert!(text.contains("process_open_fds "), "{text}");
+        assert!(
+            text.contains("jwtedge_keyset_requests_by_version{version=\"unknown\"} 0"),
+            "{text}"
+        );
+        assert!(text.contains("jwtedge_next_key_ready 0"), "{text}");
         assert!(text.trim_end().ends_with("# EOF"));
     }
 }

@@ -11,10 +11,12 @@
 //! - [`store`]: the storage trait and its SQLite and PostgreSQL backends.
 //! - [`service`]: the operations; [`http`]: the HTTP API; [`metadata`]: RFC 8414 metadata;
 //!   [`serve`]: connections (timeouts, cap, lingering close, shutdown deadline);
-//!   [`rotation`]: the scheduler;
+//!   [`rotation`]: the scheduler; [`adoption`]: which keyset versions edges hold;
+//!   [`readiness`]: whether the next key may sign;
 //!   [`metrics`]: Prometheus metrics (prometheus-client); [`error`]: request errors;
 //!   [`cli`]: the command line.
 
+pub mod adoption;
 pub mod algorithm;
 pub mod cli;
 pub mod config;
@@ -26,6 +28,7 @@ pub mod keyring;
 pub mod keys;
 pub mod metadata;
 pub mod metrics;
+pub mod readiness;
 pub mod rotation;
 pub mod secrets;
 pub mod serve;

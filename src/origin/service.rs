@@ -9,6 +9,7 @@ use std::sync::{Arc, RwLock};
 use axum::http::StatusCode;
 use serde_json::Value;
 
+use super::adoption::{self, Adoption, AdoptionReport};
 use super::algorithm::Algorithm;
 use super::config::{Database, Settings};
 use super::crypto_at_rest::{MASTER_CHECK_AAD, MASTER_CHECK_PLAINTEXT};
@@ -43,8 +44,8 @@ pub struct ManualRotation {
     pub expect_current: Option<String>,
     /// The algorithm of the fresh next key, instead of the configured one.
     pub algorithm: Option<Algorithm>,
-    /// Promote a next key of another algorithm even if it has been published for less than
-    /// one keyset max-age.
+    /// Rotate even if the next key is not ready (adoption.rs), and promote a next key of
+    /// another algorithm even if it has been published for less than one keyset max-age.
     pub force: bool,
 }
 
@@ -57,6 +58,8 @@ pub struct Origin {
     pub policy: Policy,
     /// Settings whose value came from the shared database (`config print`'s `database`).
     pub adopted: Vec<&'static str>,
+    /// Which keyset versions edges present, over one keyset max-age (in memory, this process).
+    pub adoption: Adoption,
     keyring: RwLock<Arc<Keyring>>,
     /// When the store last answered (Unix ms), for /healthz.
     last_store_ok: AtomicI64,
@@ -130,8 +133,10 @@ impl Origin {
         }
 
         let policy = settings.lifecycle_policy();
+        let window_ms = i64::try_from(settings.keyset_max_age.as_millis()).unwrap_or(i64::MAX);
         let origin = Arc::new(Origin {
             adopted,
+            adoption: Adoption::new(window_ms),
             settings,
             secrets,
             issuer,
@@ -337,7 +342,10 @@ impl Origin {
     }
 
     /// A manual rotation: refused (409 `next_key_too_new`) when it would start signing with a
-    /// key of another algorithm published for less than `keyset_max_age`, unless forced.
+    /// key of another algorithm published for less than `keyset_max_age`, and (409
+    /// `next_key_not_ready`) while the next key is not ready (adoption.rs), unless forced.
+    /// Scheduled rotations are not held back: the schedule already publishes the next key a
+    /// whole interval ahead.
     pub async fn rotate_manually(&self, manual: ManualRotation) -> Result<KeyOutcome, ApiError> {
         self.rotate_step(Some(manual), Trigger::Manual).await
     }
@@ -347,13 +355,30 @@ impl Origin {
         manual: Option<ManualRotation>,
         trigger: Trigger,
     ) -> Result<KeyOutcome, ApiError> {
-        let min_published_ms = self.settings.keyset_max_age.as_millis() as i64;
+        let min_published_ms = self.adoption.window_ms();
         let outcome = match manual {
             Some(m) => {
                 let alg = m.algorithm.unwrap_or(self.policy.algorithm);
+                // What edges presented, read before the transaction; the published-time part
+                // is judged inside it, on the stored next key.
+                let seen = self.adoption.seen(now_ms());
                 self.mutate_making(Some(alg), move |keys, now, policy, factory| {
                     if !m.force {
+                        // Someone else rotated first: that answer wins over any wait.
+                        keys::check_expect_current(keys, m.expect_current.as_deref())?;
                         keys::check_manual_rotation(keys, now, min_published_ms)?;
+                        let ready =
+                            adoption::readiness(keys::next(keys), now, min_published_ms, &seen);
+                        if let (false, Some(kid), Some(at)) =
+                            (ready.ready, ready.next_kid, ready.ready_at_ms)
+                        {
+                            return Err(keys::KeyError::NextNotReady {
+                                kid,
+                                ready_at_ms: at,
+                                wait_ms: at.saturating_sub(now),
+                                reason: ready.reason.unwrap_or_default(),
+                            });
+                        }
                     }
                     let policy = Policy {
                         algorithm: m.algorithm.unwrap_or(policy.algorithm),
@@ -472,6 +497,23 @@ impl Origin {
             }
         }
         Ok(outcome)
+    }
+
+    /// The keyset version served now to an edge that receives every published key: its ETag
+    /// and its kids.
+    pub fn keyset_version(&self, now: i64) -> (String, Vec<String>) {
+        let keyset = self.keyring().jwks(now, &self.policy);
+        let body = serde_json::to_vec(&keyset).expect("a JWKS serializes");
+        let kids = keyset.keys.into_iter().map(|k| k.kid).collect();
+        (adoption::version_tag(&body), kids)
+    }
+
+    /// `GET /keys/adoption`: what edges present and whether the next key is ready.
+    pub fn adoption_report(&self, now: i64) -> AdoptionReport {
+        let (etag, kids) = self.keyset_version(now);
+        let records = self.keyring().records();
+        self.adoption
+            .report(now, &etag, &kids, keys::next(&records))
     }
 
     /// The key table with states and times, for `GET /keys` and `keys list`.

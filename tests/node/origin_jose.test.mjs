@@ -88,7 +88,7 @@ test("jose createRemoteJWKSet accepts the origin's EdDSA tokens, across a rotati
 
   // Rotate: the new current key was published as `next`, so jose already holds it and
   // verifies the new token without going back to the origin.
-  const rotated = await call("POST", "/keys/rotate", { auth: ADMIN });
+  const rotated = await call("POST", "/keys/rotate?force=true", { auth: ADMIN });
   assert.equal(rotated.status, 200, rotated.text);
   assert.equal(rotated.json.current, keys.next);
   const s2 = await newToken("bob");
@@ -172,7 +172,7 @@ for (const alg of ["ES256", "RS256"]) {
       status: "UNAUTHORISED",
       reason: "bad_signature",
     });
-    const rotated = await call("POST", "/keys/rotate", { auth: ADMIN }, o.url);
+    const rotated = await call("POST", "/keys/rotate?force=true", { auth: ADMIN }, o.url);
     assert.equal(rotated.status, 200, rotated.text);
     const s2 = await newToken("bob", o.url);
     const v2 = await jose.jwtVerify(s2.access_token, JWKS, expectations([alg]));
@@ -194,7 +194,7 @@ test("jose follows an EdDSA → ES256 migration: old tokens keep verifying, new 
   const old = await newToken("alice", o.url);
   await jose.jwtVerify(old.access_token, JWKS, both);
   // The next key is made ES256; promoting it before one keyset max-age is refused.
-  let r = await call("POST", "/keys/rotate", { auth: ADMIN, body: { algorithm: "ES256" } }, o.url);
+  let r = await call("POST", "/keys/rotate", { auth: ADMIN, body: { algorithm: "ES256", force: true } }, o.url);
   assert.equal(r.status, 200, r.text);
   r = await call("POST", "/keys/rotate", { auth: ADMIN }, o.url);
   assert.equal(r.status, 409, r.text);

@@ -21,6 +21,7 @@ pub mod algorithm;
 pub mod cli;
 pub mod config;
 pub mod config_print;
+mod console;
 pub mod crypto_at_rest;
 pub mod error;
 pub mod http;

@@ -125,4 +125,21 @@ pub trait Store: Send + Sync + 'static {
 
     /// Deletes refresh tokens that expired before `before`; returns how many.
     async fn purge_expired(&self, before: i64) -> Result<u64, StoreError>;
+
+    /// The console's sessions page: sessions live at `now`, and what happened since `since`
+    /// (Unix ms). Refreshes are counted from refresh tokens not yet purged (a rotated token is
+    /// purged when it would have expired); thefts from the `session_thefts` table.
+    async fn session_stats(&self, now: i64, since: i64) -> Result<SessionStats, StoreError>;
+}
+
+/// Counts for the console's sessions page ([`Store::session_stats`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SessionStats {
+    /// Not revoked, with an unused refresh token that has not expired.
+    pub live: u64,
+    pub created: u64,
+    /// Refresh tokens rotated (exchanged for a new pair); retries within the grace not counted.
+    pub refreshes: u64,
+    /// Sessions revoked because a used refresh token was presented again.
+    pub thefts: u64,
 }

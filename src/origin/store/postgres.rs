@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use tokio_postgres::{GenericClient, Row, Statement};
 
 use super::pg_pool::{pg_error, PgPool};
-use super::{KeyMutation, KeySnapshot, Store, StoreError};
+use super::{KeyMutation, KeySnapshot, SessionStats, Store, StoreError};
 use crate::origin::algorithm::Algorithm;
 use crate::origin::keys::{diff, KeyOutcome, KeyRecord, KeyState};
 use crate::origin::sessions::{
@@ -54,6 +54,11 @@ CREATE TABLE IF NOT EXISTS refresh_tokens (
 CREATE INDEX IF NOT EXISTS refresh_tokens_session ON refresh_tokens(session_id);
 CREATE INDEX IF NOT EXISTS refresh_tokens_expiry ON refresh_tokens(expires_at);
 CREATE INDEX IF NOT EXISTS sessions_sub ON sessions(sub);
+CREATE TABLE IF NOT EXISTS session_thefts (
+    session_id TEXT PRIMARY KEY REFERENCES sessions(id) ON DELETE CASCADE,
+    detected_at BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS session_thefts_at ON session_thefts(detected_at);
 INSERT INTO meta (key, value) VALUES ('schema_version', '1') ON CONFLICT DO NOTHING;
 INSERT INTO meta (key, value) VALUES ('key_generation', '0') ON CONFLICT DO NOTHING;
 ";
@@ -391,6 +396,14 @@ impl Store for PostgresStore {
                     tx.execute(&revoke, &[&session.id, &now])
                         .await
                         .map_err(be)?;
+                    // For the console's count of thefts (a revoke alone does not say why).
+                    tx.execute(
+                        "INSERT INTO session_thefts (session_id, detected_at) VALUES ($1, $2) \
+                         ON CONFLICT DO NOTHING",
+                        &[&session.id, &now],
+                    )
+                    .await
+                    .map_err(be)?;
                     tx.commit().await.map_err(be)?;
                     Ok(RefreshResult::TheftDetected {
                         session_id: session.id,
@@ -535,6 +548,34 @@ impl Store for PostgresStore {
                     last_refreshed_at: row.get(3),
                 })
                 .collect())
+        }
+        .await;
+        self.pool.observe(result)
+    }
+
+    async fn session_stats(&self, now: i64, since: i64) -> Result<SessionStats, StoreError> {
+        let result: Result<SessionStats, StoreError> = async {
+            let conn = self.pool.get().await?;
+            let row = conn
+                .query_one(
+                    "SELECT \
+                     (SELECT count(*) FROM sessions s WHERE s.revoked_at IS NULL AND EXISTS \
+                       (SELECT 1 FROM refresh_tokens r WHERE r.session_id = s.id \
+                        AND r.used_at IS NULL AND r.expires_at > $1)), \
+                     (SELECT count(*) FROM sessions WHERE created_at >= $2), \
+                     (SELECT count(*) FROM refresh_tokens WHERE used_at >= $2), \
+                     (SELECT count(*) FROM session_thefts WHERE detected_at >= $2)",
+                    &[&now, &since],
+                )
+                .await
+                .map_err(be)?;
+            let n = |i: usize| row.get::<_, i64>(i).max(0) as u64;
+            Ok(SessionStats {
+                live: n(0),
+                created: n(1),
+                refreshes: n(2),
+                thefts: n(3),
+            })
         }
         .await;
         self.pool.observe(result)

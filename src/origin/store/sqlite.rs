@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
-use super::{KeyMutation, KeySnapshot, Store, StoreError};
+use super::{KeyMutation, KeySnapshot, SessionStats, Store, StoreError};
 use crate::origin::algorithm::Algorithm;
 use crate::origin::keys::{diff, KeyOutcome, KeyRecord, KeyState};
 use crate::origin::sessions::{
@@ -50,6 +50,11 @@ CREATE TABLE IF NOT EXISTS refresh_tokens (
 CREATE INDEX IF NOT EXISTS refresh_tokens_session ON refresh_tokens(session_id);
 CREATE INDEX IF NOT EXISTS refresh_tokens_expiry ON refresh_tokens(expires_at);
 CREATE INDEX IF NOT EXISTS sessions_sub ON sessions(sub);
+CREATE TABLE IF NOT EXISTS session_thefts (
+    session_id TEXT PRIMARY KEY REFERENCES sessions(id) ON DELETE CASCADE,
+    detected_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS session_thefts_at ON session_thefts(detected_at);
 INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', '1');
 INSERT OR IGNORE INTO meta (key, value) VALUES ('key_generation', '0');
 ";
@@ -367,6 +372,12 @@ impl Store for SqliteStore {
                         params![session.id, now],
                     )
                     .map_err(be)?;
+                    // For the console's count of thefts (a revoke alone does not say why).
+                    tx.execute(
+                        "INSERT OR IGNORE INTO session_thefts (session_id, detected_at) VALUES (?1, ?2)",
+                        params![session.id, now],
+                    )
+                    .map_err(be)?;
                     tx.commit().map_err(be)?;
                     Ok(RefreshResult::TheftDetected {
                         session_id: session.id,
@@ -506,6 +517,31 @@ impl Store for SqliteStore {
                 })
                 .map_err(be)?;
             rows.collect::<Result<Vec<_>, _>>().map_err(be)
+        })
+        .await
+    }
+
+    async fn session_stats(&self, now: i64, since: i64) -> Result<SessionStats, StoreError> {
+        self.run(move |conn| {
+            conn.query_row(
+                "SELECT \
+                 (SELECT count(*) FROM sessions s WHERE s.revoked_at IS NULL AND EXISTS \
+                   (SELECT 1 FROM refresh_tokens r WHERE r.session_id = s.id \
+                    AND r.used_at IS NULL AND r.expires_at > ?1)), \
+                 (SELECT count(*) FROM sessions WHERE created_at >= ?2), \
+                 (SELECT count(*) FROM refresh_tokens WHERE used_at >= ?2), \
+                 (SELECT count(*) FROM session_thefts WHERE detected_at >= ?2)",
+                params![now, since],
+                |r| {
+                    Ok(SessionStats {
+                        live: r.get::<_, i64>(0)? as u64,
+                        created: r.get::<_, i64>(1)? as u64,
+                        refreshes: r.get::<_, i64>(2)? as u64,
+                        thefts: r.get::<_, i64>(3)? as u64,
+                    })
+                },
+            )
+            .map_err(be)
         })
         .await
     }

@@ -17,15 +17,8 @@ const jsonOut = args.includes("--json") ? args[args.indexOf("--json") + 1] : nul
 if (!args[0] || args[0].startsWith("--")) throw new Error("usage: node bench/bundle-size.mjs OUT_DIR [--smoke] [--json FILE]");
 const wrangler = join(here, "node_modules", ".bin", "wrangler");
 
-/// The jwtedge Worker imports `jwtedge/workers`; a pkg/ built before that entry existed gets the
-/// same Worker with the .wasm instantiated by hand.
-function jwtedgeWorker() {
-  const manifest = JSON.parse(readFileSync(join(here, "..", "pkg", "package.json"), "utf8"));
-  return manifest.exports?.["./workers"] ? "jwtedge.mjs" : "jwtedge-initsync.mjs";
-}
-
 const WORKERS = [
-  { name: "jwtedge", file: jwtedgeWorker() },
+  { name: "jwtedge", file: "jwtedge.mjs" },
   { name: "jose", file: "jose.mjs" },
   { name: "@tsndr/cloudflare-worker-jwt", file: "tsndr.mjs" },
   { name: "no verifier", file: "empty.mjs" },

@@ -1,11 +1,9 @@
 // The workerd side of the benchmark: runs `iterations` verifications of one contender per
 // request. workerd freezes Date.now()/performance.now() during pure compute, so the caller times
 // each request from outside and subtracts an empty request (see workerd.mjs).
-import wasmModule from "./jwtedge_bg.wasm";
-import * as jwtedge from "jwtedge-web";
+// jwtedge through its Workers entry, as a Worker imports it (it instantiates the .wasm itself).
+import * as jwtedge from "jwtedge/workers";
 import { contenders } from "./contenders.mjs";
-
-jwtedge.initSync({ module: wasmModule });
 
 let prepared = null;
 

@@ -26,10 +26,9 @@ await build({
   format: "esm",
   platform: "neutral",
   mainFields: ["module", "main"],
-  conditions: ["worker", "browser"],
+  conditions: ["workerd", "worker", "browser"],
   outfile: join(dir, "worker.mjs"),
-  external: ["./jwtedge_bg.wasm"],
-  alias: { "jwtedge-web": join(here, "..", "pkg", "jwtedge.js") },
+  external: ["*.wasm"], // the Workers entry imports "./jwtedge_bg.wasm": a CompiledWasm module
   logLevel: "error",
 });
 copyFileSync(join(here, "..", "pkg", "jwtedge_bg.wasm"), join(dir, "jwtedge_bg.wasm"));

@@ -1,38 +1,24 @@
 //! The registered claims jwtedge judges, their types, and the claim checks of SPEC §4 in its
 //! order: every UNAUTHORISED check before expiry, so `expired` means "good, merely aged out".
 
-use serde::de::{self, Deserializer, IgnoredAny, Visitor};
-use serde::Deserialize;
-
+use super::json::{Invalid, Json, Parsed};
 use super::{Reason, VerifyOptions};
 
-/// Registered claims, type-checked: a wrong type makes the token `malformed`.
-#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
-#[serde(default)]
+/// Registered claims, type-checked: a wrong type makes the token `malformed`. A registered claim
+/// that is present must have its type: `null` is a wrong type, not "absent" (`"nbf": null` would
+/// otherwise skip the check; jose refuses it too), except for `exp` (below).
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Claims {
-    #[serde(deserialize_with = "non_null")]
     pub iss: Option<String>,
-    #[serde(deserialize_with = "non_null")]
     pub sub: Option<String>,
-    #[serde(deserialize_with = "non_null")]
     pub aud: Option<Audience>,
     /// `"exp": null` stays `None`: the token has no expiry, which is `missing_claim` (a vector
     /// pins it), not `malformed`.
     pub exp: Option<f64>,
-    #[serde(deserialize_with = "non_null")]
     pub nbf: Option<f64>,
-    #[serde(deserialize_with = "non_null")]
     pub iat: Option<f64>,
-    #[serde(deserialize_with = "non_null")]
     pub jti: Option<StringCheck>,
-    #[serde(deserialize_with = "non_null")]
     pub sid: Option<StringCheck>,
-}
-
-/// A registered claim that is present must have its type: `null` is a wrong type, not "absent"
-/// (`"nbf": null` would otherwise skip the check; jose refuses it too). Absent stays `None`.
-fn non_null<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
-    T::deserialize(d).map(Some)
 }
 
 /// `aud`: one string or an array of strings (RFC 7519 §4.1.3).
@@ -42,31 +28,6 @@ pub enum Audience {
     Many(Vec<String>),
 }
 
-// By hand rather than `#[serde(untagged)]`, which buffers the value before trying each variant:
-// this is on every verification.
-impl<'de> Deserialize<'de> for Audience {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Audience;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a string or an array of strings")
-            }
-            fn visit_str<E: de::Error>(self, s: &str) -> Result<Audience, E> {
-                Ok(Audience::One(s.to_owned()))
-            }
-            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Audience, A::Error> {
-                let mut all = Vec::new();
-                while let Some(aud) = seq.next_element::<String>()? {
-                    all.push(aud);
-                }
-                Ok(Audience::Many(all))
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
 impl Audience {
     fn contains_any(&self, wanted: &[String]) -> bool {
         match self {
@@ -74,38 +35,68 @@ impl Audience {
             Audience::Many(list) => list.iter().any(|a| wanted.iter().any(|w| w == a)),
         }
     }
+
+    fn read(json: &mut Json<'_>) -> Parsed<Audience> {
+        if json.peek() != Some(b'[') {
+            return Ok(Audience::One(json.string()?.into_owned()));
+        }
+        let mut all = Vec::new();
+        json.array(|json| {
+            all.push(json.string()?.into_owned());
+            Ok(())
+        })?;
+        Ok(Audience::Many(all))
+    }
 }
 
 /// Checks that a claim is a string without keeping it (the caller reads it from the JSON).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StringCheck;
 
-impl<'de> Deserialize<'de> for StringCheck {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = StringCheck;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a string")
-            }
-            fn visit_str<E: de::Error>(self, _: &str) -> Result<StringCheck, E> {
-                Ok(StringCheck)
-            }
-        }
-        d.deserialize_str(V)
+/// A registered member seen twice is malformed: which one would the caller's JSON.parse keep?
+fn once<T>(slot: &mut Option<T>, value: Parsed<T>) -> Parsed<()> {
+    if slot.is_some() {
+        return Err(Invalid);
     }
+    *slot = Some(value?);
+    Ok(())
 }
 
 impl Claims {
     /// Parses a claims set (already depth-checked). `None` when it is not a JSON object or a
     /// registered claim has the wrong type.
     pub fn parse(json: &str) -> Option<Claims> {
-        if !json.trim_start().starts_with('{') {
-            return None;
-        }
-        let claims: Claims = serde_json::from_str(json).ok()?;
+        let claims = Claims::read(json.as_bytes()).ok()?;
         let finite = |v: Option<f64>| v.is_none_or(f64::is_finite);
         (finite(claims.exp) && finite(claims.nbf) && finite(claims.iat)).then_some(claims)
+    }
+
+    fn read(bytes: &[u8]) -> Parsed<Claims> {
+        let mut c = Claims::default();
+        let mut exp_seen = false;
+        let mut json = Json::new(bytes);
+        json.object(|json, name| match &*name {
+            "iss" => once(&mut c.iss, json.string().map(|s| s.into_owned())),
+            "sub" => once(&mut c.sub, json.string().map(|s| s.into_owned())),
+            "aud" => once(&mut c.aud, Audience::read(json)),
+            "exp" => {
+                if exp_seen {
+                    return Err(Invalid);
+                }
+                exp_seen = true;
+                if !json.null()? {
+                    c.exp = Some(json.number()?);
+                }
+                Ok(())
+            }
+            "nbf" => once(&mut c.nbf, json.number()),
+            "iat" => once(&mut c.iat, json.number()),
+            "jti" => once(&mut c.jti, json.string().map(|_| StringCheck)),
+            "sid" => once(&mut c.sid, json.string().map(|_| StringCheck)),
+            _ => json.skip(false),
+        })?;
+        json.end()?;
+        Ok(c)
     }
 
     /// The claim checks, after the signature has been verified. `now` is in seconds.
@@ -143,12 +134,15 @@ impl Claims {
 
 /// True when every name in `required` is a top-level member of the claims object.
 fn has_claims(claims_json: &str, required: &[String]) -> bool {
-    let Ok(members) =
-        serde_json::from_str::<std::collections::BTreeMap<String, IgnoredAny>>(claims_json)
-    else {
-        return false;
-    };
-    required.iter().all(|name| members.contains_key(name))
+    let mut found = vec![false; required.len()];
+    let mut json = Json::new(claims_json.as_bytes());
+    let read = json.object(|json, name| {
+        for (wanted, found) in required.iter().zip(found.iter_mut()) {
+            *found |= *wanted == *name;
+        }
+        json.skip(false)
+    });
+    read.is_ok() && found.iter().all(|f| *f)
 }
 
 #[cfg(test)]

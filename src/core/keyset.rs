@@ -4,13 +4,11 @@
 
 use ed25519_dalek::VerifyingKey;
 use hmac::{Hmac, Mac};
-use serde::Deserialize;
 use sha2::{Sha256, Sha384, Sha512};
 
-use super::{
-    b64url_decode, exceeds_depth, Algorithm, Jwk, KeyKind, KeyNeed, Reason, RuntimeKey,
-    MAX_JSON_DEPTH,
-};
+use super::json::{Invalid, Json, Parsed};
+use super::jwk::RawJwk;
+use super::{b64url_decode, Algorithm, Jwk, KeyKind, KeyNeed, Reason, RuntimeKey};
 
 /// Why a JWKS document was rejected. Rejection keeps the previous keyset in use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -145,7 +143,7 @@ impl VerifyKey {
             None => None,
             Some(name) => Some(Algorithm::from_name(name)?),
         };
-        let (alg, material) = match (jwk.kty.as_str(), jwk.crv.as_deref()) {
+        let (alg, material) = match (&*jwk.kty, jwk.crv.as_deref()) {
             ("OKP", Some("Ed25519")) => {
                 let x = b64url_decode(jwk.x.as_deref()?.as_bytes())?;
                 let bytes: [u8; 32] = x.as_slice().try_into().ok()?;
@@ -175,7 +173,7 @@ impl VerifyKey {
             return None;
         }
         Some(VerifyKey {
-            kid: jwk.kid.clone(),
+            kid: jwk.kid.as_deref().map(str::to_owned),
             alg,
             index: 0,
             material,
@@ -231,9 +229,47 @@ pub struct Keyset {
     keys: Vec<VerifyKey>,
 }
 
-#[derive(Deserialize)]
-struct RawJwks {
-    keys: Vec<serde_json::Value>,
+/// What the top level of a keyset document held.
+enum TopLevel<'a> {
+    /// An object whose (last) `keys` member is an array: its elements, `None` for those that
+    /// are not objects.
+    Keys(Vec<Option<RawJwk<'a>>>),
+    /// Valid JSON, but not `{"keys":[…]}`.
+    NotAKeyset,
+}
+
+/// Reads the whole document, every string decoded and every number finite (a document a JSON
+/// reader into values refuses is not JSON here either). `Err` when it is not JSON.
+fn read_top_level(text: &[u8]) -> Parsed<TopLevel<'_>> {
+    let mut json = Json::new(text);
+    let mut top = TopLevel::NotAKeyset;
+    if json.peek() == Some(b'{') {
+        json.object(|json, name| {
+            if name != "keys" {
+                return json.skip(true);
+            }
+            if json.peek() != Some(b'[') {
+                top = TopLevel::NotAKeyset;
+                return json.skip(true);
+            }
+            let mut keys = Vec::new();
+            json.array(|json| {
+                keys.push(if json.peek() == Some(b'{') {
+                    Some(RawJwk::read(json)?)
+                } else {
+                    json.skip(true)?;
+                    None
+                });
+                Ok(())
+            })?;
+            top = TopLevel::Keys(keys);
+            Ok(())
+        })?;
+    } else {
+        json.skip(true)?;
+    }
+    json.end()?;
+    Ok(top)
 }
 
 impl Keyset {
@@ -244,20 +280,16 @@ impl Keyset {
         if json.len() > limits.max_bytes {
             return Err(KeysetError::TooLarge);
         }
-        if exceeds_depth(json, MAX_JSON_DEPTH) {
-            return Err(KeysetError::NotJson);
-        }
-        let value: serde_json::Value =
-            serde_json::from_slice(json).map_err(|_| KeysetError::NotJson)?;
-        let raw: RawJwks = serde_json::from_value(value).map_err(|_| KeysetError::NotAKeyset)?;
-        if raw.keys.len() > limits.max_keys {
+        let raw = match read_top_level(json).map_err(|Invalid| KeysetError::NotJson)? {
+            TopLevel::Keys(keys) => keys,
+            TopLevel::NotAKeyset => return Err(KeysetError::NotAKeyset),
+        };
+        if raw.len() > limits.max_keys {
             return Err(KeysetError::TooManyKeys);
         }
         let keys: Vec<VerifyKey> = raw
-            .keys
             .into_iter()
-            .filter(allows_verify)
-            .filter_map(|v| serde_json::from_value::<Jwk>(v).ok())
+            .filter_map(|raw| raw?.into_jwk())
             .filter_map(|jwk| VerifyKey::from_jwk(&jwk))
             .enumerate()
             .map(|(index, key)| VerifyKey { index, ..key })
@@ -318,16 +350,6 @@ impl Keyset {
                 }
             }
         }
-    }
-}
-
-/// RFC 7517 §4.3: a key whose `key_ops` does not list `verify` verifies nothing. Read from the raw
-/// member (a typed `Vec<String>` would cost the `.wasm` a sequence deserializer).
-fn allows_verify(jwk: &serde_json::Value) -> bool {
-    match jwk.get("key_ops") {
-        None => true,
-        Some(serde_json::Value::Array(ops)) => ops.iter().any(|op| op == "verify"),
-        Some(_) => false,
     }
 }
 

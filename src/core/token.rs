@@ -3,12 +3,8 @@
 
 use std::borrow::Cow;
 
-use serde::de::IgnoredAny;
-use serde::Deserialize;
-
-use super::{
-    b64url_decode, exceeds_depth, Algorithm, Claims, Reason, VerifyOptions, MAX_JSON_DEPTH,
-};
+use super::json::{Invalid, Json, Parsed};
+use super::{b64url_decode, Algorithm, Claims, Reason, VerifyOptions};
 
 /// What key a token asks for: by `kid`, or (kid-less, SPEC §3) the only key of its algorithm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,51 +13,51 @@ pub enum KeyNeed<'a> {
     OnlyKeyFor(Algorithm),
 }
 
-#[derive(Deserialize)]
+/// The JOSE header members jwtedge reads. Others are skipped (their syntax checked).
 struct RawHeader<'a> {
-    #[serde(borrow)]
     alg: Cow<'a, str>,
-    #[serde(default, borrow, deserialize_with = "string_member")]
     kid: Option<Cow<'a, str>>,
-    #[serde(default, borrow, deserialize_with = "string_member")]
     typ: Option<Cow<'a, str>>,
     /// Present at all, whatever its value: no `crit` extension is understood.
-    #[serde(default, deserialize_with = "crit_present")]
     crit: bool,
 }
 
-/// `crit` must be an array when present (RFC 7515 §4.1.11); `null` is not "absent" but a
-/// malformed header, so it fails the header's parse (`malformed`) instead of being skipped.
-fn crit_present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
-    match Option::<IgnoredAny>::deserialize(d)? {
-        Some(_) => Ok(true),
-        None => Err(serde::de::Error::custom("crit is null")),
+impl<'a> RawHeader<'a> {
+    /// A JSON object with a string `alg`. `kid` and `typ` are strings when present (RFC 7515
+    /// §4.1.4, §4.1.9), and `crit` is not `null` (§4.1.11): a `null` there is a malformed header,
+    /// not an absent member (a `"kid": null` token would otherwise take the kid-less path). A
+    /// member of these four written twice is malformed too.
+    fn parse(json: &'a [u8]) -> Parsed<RawHeader<'a>> {
+        let mut json = Json::new(json);
+        let (mut alg, mut kid, mut typ, mut crit) = (None, None, None, false);
+        json.object(|json, name| {
+            let slot = match &*name {
+                "alg" => &mut alg,
+                "kid" => &mut kid,
+                "typ" => &mut typ,
+                "crit" => {
+                    if crit || json.null()? {
+                        return Err(Invalid);
+                    }
+                    crit = true;
+                    return json.skip(false);
+                }
+                _ => return json.skip(false),
+            };
+            if slot.is_some() {
+                return Err(Invalid);
+            }
+            *slot = Some(json.string()?);
+            Ok(())
+        })?;
+        json.end()?;
+        Ok(RawHeader {
+            alg: alg.ok_or(Invalid)?,
+            kid,
+            typ,
+            crit,
+        })
     }
-}
-
-/// `kid` and `typ` are strings when present (RFC 7515 §4.1.4, §4.1.9): `null` is a malformed
-/// header, not an absent member (a `"kid": null` token would otherwise take the kid-less path).
-/// Borrowed when the JSON has no escapes, as serde's own `Cow` borrowing does.
-fn string_member<'de: 'a, 'a, D: serde::Deserializer<'de>>(
-    d: D,
-) -> Result<Option<Cow<'a, str>>, D::Error> {
-    struct V;
-    impl<'de> serde::de::Visitor<'de> for V {
-        type Value = Cow<'de, str>;
-        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str("a string")
-        }
-        fn visit_borrowed_str<E: serde::de::Error>(self, s: &'de str) -> Result<Self::Value, E> {
-            Ok(Cow::Borrowed(s))
-        }
-        fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Self::Value, E> {
-            Ok(Cow::Owned(s.to_owned()))
-        }
-        fn visit_string<E: serde::de::Error>(self, s: String) -> Result<Self::Value, E> {
-            Ok(Cow::Owned(s))
-        }
-    }
-    d.deserialize_str(V).map(Some)
 }
 
 /// A token that parsed but is not trusted: nothing in it may be acted on until
@@ -98,17 +94,8 @@ impl<'t> UntrustedToken<'t> {
         let header_json = b64url_decode(header_b64).ok_or(Reason::Malformed)?;
         let claims_bytes = b64url_decode(payload_b64).ok_or(Reason::Malformed)?;
         let signature = b64url_decode(signature_b64).ok_or(Reason::Malformed)?;
-        if exceeds_depth(&header_json, MAX_JSON_DEPTH)
-            || exceeds_depth(&claims_bytes, MAX_JSON_DEPTH)
-        {
-            return Err(Reason::Malformed);
-        }
-        // serde would read a struct from a JSON array too; the JOSE header must be an object.
-        if header_json.trim_ascii_start().first() != Some(&b'{') {
-            return Err(Reason::Malformed);
-        }
-        let header: RawHeader<'_> =
-            serde_json::from_slice(&header_json).map_err(|_| Reason::Malformed)?;
+        // Depth, syntax, types and duplicates, in one pass each.
+        let header = RawHeader::parse(&header_json).map_err(|_| Reason::Malformed)?;
         let claims_json = String::from_utf8(claims_bytes).map_err(|_| Reason::Malformed)?;
         let claims = Claims::parse(&claims_json).ok_or(Reason::Malformed)?;
 

@@ -58,6 +58,16 @@ fn count(report: &Value, class: &str) -> u64 {
     report["counts"][class].as_u64().unwrap()
 }
 
+/// Requests of `class` in the last hour's per-minute series.
+fn series_total(report: &Value, class: &str) -> u64 {
+    report["series"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p[class].as_u64().unwrap())
+        .sum()
+}
+
 fn row<'a>(report: &'a Value, etag: &str) -> Option<&'a Value> {
     report["versions"]
         .as_array()
@@ -146,6 +156,7 @@ fn counts_follow_a_rotation_and_readiness_gates_manual_rotation() {
     );
 
     // Three edges: a cold fetch each, then revalidations presenting the current version.
+    let t0 = now();
     let mut edges: Vec<StubEdge> = (0..3).map(|_| StubEdge { etag: None }).collect();
     for e in edges.iter_mut() {
         assert_eq!(e.fetch(&origin), 200);
@@ -158,25 +169,37 @@ fn counts_follow_a_rotation_and_readiness_gates_manual_rotation() {
     let old = edges[0].etag.clone().unwrap();
     let report = adoption(&origin);
     assert_eq!(report["current_etag"], old.as_str());
+    // The hour's series holds every request whatever the machine's speed; the 2 s window
+    // holds them all if they took less than that.
     assert_eq!(
-        (count(&report, "none"), count(&report, "current")),
+        (
+            series_total(&report, "none"),
+            series_total(&report, "current")
+        ),
         (3, 6),
         "{report}"
     );
+    if now() - t0 < MAX_AGE_S - 0.1 {
+        assert_eq!(
+            (count(&report, "none"), count(&report, "current")),
+            (3, 6),
+            "{report}"
+        );
+        let r0 = row(&report, &old).unwrap();
+        assert_eq!(
+            (r0["count"].as_u64(), r0["contains_next"].as_bool()),
+            (Some(6), Some(true))
+        );
+    }
     assert_eq!(count(&report, "older") + count(&report, "unknown"), 0);
-    let r0 = row(&report, &old).unwrap();
-    assert_eq!(
-        (r0["count"].as_u64(), r0["contains_next"].as_bool()),
-        (Some(6), Some(true))
-    );
 
     // Ready one max-age after publication (the edges hold a version with the next key).
-    let (report, ready_seen) = until_ready(&origin, Duration::from_secs(5), &mut edges);
+    let (report, ready_seen) = until_ready(&origin, Duration::from_secs(10), &mut edges);
     assert!(
         ready_seen >= next_created as f64 + MAX_AGE_S,
         "ready too early"
     );
-    assert!(ready_seen - started < 5.0);
+    assert!(ready_seen - started < 12.0);
     assert!(report["readiness"]["reason"].is_null());
     let m = origin.get("/metrics", None).body;
     assert!(m.contains("jwtedge_next_key_ready 1"), "{m}");
@@ -193,6 +216,11 @@ fn counts_follow_a_rotation_and_readiness_gates_manual_rotation() {
     assert_ne!(new, old);
     let report = adoption(&origin);
     assert_eq!(report["current_etag"], new.as_str());
+    assert_eq!(series_total(&report, "older"), 3, "{report}");
+    assert!(
+        now() - rotated_before < MAX_AGE_S,
+        "the machine is too slow for this test"
+    );
     assert_eq!(count(&report, "older"), 3, "{report}");
     let r_old = row(&report, &old).unwrap();
     assert_eq!(
@@ -219,10 +247,13 @@ fn counts_follow_a_rotation_and_readiness_gates_manual_rotation() {
             assert_eq!(e.fetch(&origin), 304);
         }
         stale.etag = Some(old.clone());
-        assert_eq!(stale.fetch(&origin), 200);
+        // Sent at `last_stale` or later: it holds readiness back until one max-age after.
         last_stale = now();
+        assert_eq!(stale.fetch(&origin), 200);
         let report = adoption(&origin);
-        assert_eq!(report["readiness"]["ready"], false, "{report}");
+        if now() < last_stale + MAX_AGE_S {
+            assert_eq!(report["readiness"]["ready"], false, "{report}");
+        }
         std::thread::sleep(Duration::from_millis(150));
     }
     assert!(
@@ -239,10 +270,10 @@ fn counts_follow_a_rotation_and_readiness_gates_manual_rotation() {
             && row(&report, &new).unwrap()["contains_next"] == true
     );
     let ready_at = report["readiness"]["ready_at"].as_i64().unwrap();
-    assert!(ready_at as f64 >= last_stale + MAX_AGE_S - 1.0, "{report}");
+    assert!(ready_at as f64 >= last_stale + MAX_AGE_S, "{report}");
 
     // The stale edge stops: ready one max-age after its last request, not before.
-    let (report, ready_seen) = until_ready(&origin, Duration::from_secs(6), &mut edges);
+    let (report, ready_seen) = until_ready(&origin, Duration::from_secs(10), &mut edges);
     assert!(
         ready_seen >= last_stale + MAX_AGE_S,
         "ready too early: {report}"

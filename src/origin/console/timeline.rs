@@ -14,7 +14,7 @@ use crate::origin::keys::{KeyRecord, KeyState, Policy};
 pub const MAX_ROWS: usize = 10;
 
 const WIDTH: f64 = 960.0;
-const LABEL: f64 = 210.0;
+const LABEL: f64 = 270.0;
 const RIGHT: f64 = 20.0;
 const TOP: f64 = 34.0;
 const ROW: f64 = 30.0;
@@ -121,7 +121,12 @@ pub fn svg(keys: &[KeyRecord], policy: &Policy, now: i64, rotation_at: Option<i6
         let t = start + (end - start) * i / 4;
         let tx = x(t);
         let label = utc(t);
-        let short = &label[5..16];
+        // `2026-11-26 16:32:52 UTC`: the time of day over a short window, else the date too.
+        let short = match end - start {
+            w if w <= 3 * 3_600_000 => &label[11..19],
+            w if w <= 3 * 86_400_000 => &label[5..16],
+            _ => &label[5..10],
+        };
         let anchor = match i {
             0 => "start",
             4 => "end",

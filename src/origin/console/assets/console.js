@@ -9,7 +9,7 @@ function tickCountdowns() {
     const left = Math.max(0, Math.ceil(Number(el.dataset.countdown) - now));
     const m = Math.floor(left / 60);
     const s = left % 60;
-    el.textContent = left === 0 ? "(now: reload the page)" : `(${m > 0 ? `${m} min ` : ""}${s} s)`;
+    el.textContent = left === 0 ? "(reload the page)" : `(${m > 0 ? `${m} min ` : ""}${s} s)`;
   }
 }
 

@@ -65,19 +65,29 @@ pub fn token_matches(origin: &Origin, presented: &str) -> bool {
 
 /// The cookie value of a fresh session starting at `now_secs`.
 pub fn new_session(origin: &Origin, now_secs: i64) -> String {
+    issue(&session_key(origin), now_secs)
+}
+
+fn issue(key: &[u8; 32], now_secs: i64) -> String {
     let expires_at = now_secs + SESSION_TTL_SECS;
     let id = random_bytes::<16>();
-    let key = session_key(origin);
     format!(
         "v1.{expires_at}.{}.{}",
         b64url_encode(&id),
-        b64url_encode(&cookie_mac(&key, expires_at, &id))
+        b64url_encode(&cookie_mac(key, expires_at, &id))
     )
 }
 
 /// The session of this request's cookie, if the cookie is present, authentic and unexpired.
 pub fn session_from(origin: &Origin, headers: &HeaderMap, now_secs: i64) -> Option<Session> {
-    let value = cookie_value(headers, COOKIE)?;
+    verify(
+        &session_key(origin),
+        cookie_value(headers, COOKIE)?,
+        now_secs,
+    )
+}
+
+fn verify(key: &[u8; 32], value: &str, now_secs: i64) -> Option<Session> {
     let mut parts = value.split('.');
     let (Some("v1"), Some(exp), Some(id), Some(tag), None) = (
         parts.next(),
@@ -91,7 +101,7 @@ pub fn session_from(origin: &Origin, headers: &HeaderMap, now_secs: i64) -> Opti
     let expires_at: i64 = exp.parse().ok()?;
     let id: [u8; 16] = b64url_decode(id.as_bytes())?.try_into().ok()?;
     let tag = b64url_decode(tag.as_bytes())?;
-    let want = cookie_mac(&session_key(origin), expires_at, &id);
+    let want = cookie_mac(key, expires_at, &id);
     if !bool::from(want.as_slice().ct_eq(tag.as_slice())) {
         return None;
     }
@@ -183,6 +193,29 @@ mod tests {
         );
         assert_eq!(cookie_value(&h, COOKIE), Some("v1.x"));
         assert_eq!(cookie_value(&h, "c"), None);
+    }
+
+    #[test]
+    fn sessions_expire_on_the_server() {
+        let key = [7u8; 32];
+        let value = issue(&key, 1_000);
+        assert!(verify(&key, &value, 1_000).is_some());
+        assert!(verify(&key, &value, 1_000 + SESSION_TTL_SECS - 1).is_some());
+        // Past its expiry the authentic cookie is refused, whatever the browser still sends.
+        assert!(verify(&key, &value, 1_000 + SESSION_TTL_SECS).is_none());
+        // An expiry further out than this server issues (clock moved back, or forged).
+        assert!(verify(&key, &value, 1_000 - 10).is_none());
+        // Another key (another master key or admin token).
+        assert!(verify(&[8u8; 32], &value, 1_000).is_none());
+        for bad in [
+            "",
+            "v1",
+            "v2.1.a.b",
+            &value[..value.len() - 2],
+            &format!("{value}.x"),
+        ] {
+            assert!(verify(&key, bad, 1_000).is_none(), "{bad}");
+        }
     }
 
     #[test]

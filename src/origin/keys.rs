@@ -174,14 +174,20 @@ impl std::fmt::Display for KeyError {
                 ready_at_ms,
                 wait_ms,
                 reason,
-            } => write!(
-                f,
-                "the next key {kid:?} is not ready: {reason}; it is ready at {} (Unix seconds, \
-                 in {}s) if no edge presents an older keyset version meanwhile; retry then, or \
-                 force it",
-                ready_at_ms.div_euclid(1000) + i64::from(ready_at_ms.rem_euclid(1000) > 0),
-                (wait_ms + 999) / 1000
-            ),
+            } => {
+                let at = ready_at_ms.div_euclid(1000) + i64::from(ready_at_ms.rem_euclid(1000) > 0);
+                let utc = std::time::UNIX_EPOCH
+                    .checked_add(std::time::Duration::from_secs(at.max(0) as u64))
+                    .map(humantime::format_rfc3339_seconds);
+                write!(
+                    f,
+                    "the next key {kid:?} is not ready: {reason}; it is ready at {at} (Unix \
+                     seconds{}, in {}s) if no edge presents an older keyset version meanwhile; \
+                     retry then, or force it (`?force=true`, `\"force\": true`, `--force`)",
+                    utc.map(|t| format!(", {t}")).unwrap_or_default(),
+                    (wait_ms + 999) / 1000
+                )
+            }
         }
     }
 }

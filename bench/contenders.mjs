@@ -113,7 +113,7 @@ export async function contenders(jwtedge, key, { fastJwt, nodeCrypto, keysetUrl 
       baseline: true,
       verify: async (t) => {
         const dot = t.lastIndexOf(".");
-        const sig = Uint8Array.from(atob(t.slice(dot + 1).replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0));
+        const sig = base64urlBytes(t.slice(dot + 1));
         return crypto.subtle.verify("HMAC", cryptoKey, sig, enc.encode(t.slice(0, dot)));
       },
     });
@@ -127,7 +127,7 @@ export async function contenders(jwtedge, key, { fastJwt, nodeCrypto, keysetUrl 
         let p = split.get(t);
         if (!p) {
           const dot = t.lastIndexOf(".");
-          p = { data: enc.encode(t.slice(0, dot)), sig: Uint8Array.from(atob(t.slice(dot + 1).replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0)) };
+          p = { data: enc.encode(t.slice(0, dot)), sig: base64urlBytes(t.slice(dot + 1)) };
           split.set(t, p);
         }
         return crypto.subtle.verify("HMAC", cryptoKey, p.sig, p.data);
@@ -137,7 +137,7 @@ export async function contenders(jwtedge, key, { fastJwt, nodeCrypto, keysetUrl 
   if (key.alg === "EdDSA" && globalThis.crypto?.subtle) {
     // The floor for EdDSA: the runtime's own WebCrypto verify with the key imported once, no
     // parsing or claims at all.
-    const raw = Uint8Array.from(atob(key.jwk.x.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0));
+    const raw = base64urlBytes(key.jwk.x);
     const cryptoKey = await crypto.subtle.importKey("raw", raw, { name: "Ed25519" }, false, ["verify"]);
     const enc = new TextEncoder();
     list.push({
@@ -145,7 +145,7 @@ export async function contenders(jwtedge, key, { fastJwt, nodeCrypto, keysetUrl 
       baseline: true,
       verify: async (t) => {
         const dot = t.lastIndexOf(".");
-        const sig = Uint8Array.from(atob(t.slice(dot + 1).replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0));
+        const sig = base64urlBytes(t.slice(dot + 1));
         return crypto.subtle.verify({ name: "Ed25519" }, cryptoKey, sig, enc.encode(t.slice(0, dot)));
       },
     });
@@ -162,7 +162,7 @@ export async function contenders(jwtedge, key, { fastJwt, nodeCrypto, keysetUrl 
       let p = split.get(t);
       if (!p) {
         const dot = t.lastIndexOf(".");
-        p = { data: new TextEncoder().encode(t.slice(0, dot)), sig: Uint8Array.from(atob(t.slice(dot + 1).replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0)) };
+        p = { data: new TextEncoder().encode(t.slice(0, dot)), sig: base64urlBytes(t.slice(dot + 1)) };
         split.set(t, p);
       }
       return p;
@@ -197,4 +197,13 @@ export async function contenders(jwtedge, key, { fastJwt, nodeCrypto, keysetUrl 
     }
   }
   return list;
+}
+
+/// base64url to bytes for the floors, as a lean verifier would: atob and a plain loop
+/// (`Uint8Array.from(string, fn)` costs several times more in V8, which flattered the floor).
+function base64urlBytes(s) {
+  const bin = atob(s.replace(/-/g, "+").replace(/_/g, "/"));
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
 }

@@ -9,9 +9,12 @@
 //! - [`sessions`]: sessions and refresh-token rotation with theft detection (pure);
 //!   [`session_service`]: the session operations.
 //! - [`store`]: the storage trait and its SQLite and PostgreSQL backends.
-//! - [`service`]: the operations; [`http`]: the HTTP API; [`metadata`]: RFC 8414 metadata;
+//! - [`service`]: the origin's state and its operations (startup, key operations);
+//!   [`http`]: the HTTP API (the router, then one file per concern: bodies, credentials,
+//!   keyset, sessions, keys, operational endpoints); [`metadata`]: RFC 8414 metadata;
 //!   [`serve`]: connections (timeouts, cap, lingering close, shutdown deadline);
-//!   [`rotation`]: the scheduler; [`adoption`]: which keyset versions edges hold;
+//!   [`rotation`]: the scheduler; [`adoption`]: which keyset versions edges hold (the counts,
+//!   and the report read out of them);
 //!   [`readiness`]: whether the next key may sign;
 //!   [`metrics`]: Prometheus metrics (prometheus-client); [`error`]: request errors;
 //!   [`cli`]: the command line.

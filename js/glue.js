@@ -218,6 +218,16 @@ async function webCryptoVerify(keys, index, alg, signature, message) {
   }
 }
 
+// Option errors (SPEC §6: a TypeError naming the option), worded here so the wasm carries no
+// string formatting. Range bounds are written as integers.
+export function optionError(option, expected) {
+  return new TypeError(`jwtedge: option "${option}" must be ${expected}`);
+}
+export function optionRangeError(option, min, max) {
+  const [low, high] = [Math.trunc(min), Math.trunc(max)];
+  return optionError(option, min > 0 && min < 1 ? `a number above 0, at most ${high}` : `a number from ${low} to ${high}`);
+}
+
 export function isCloudflareWorkers() {
   return globalThis.navigator?.userAgent === "Cloudflare-Workers";
 }

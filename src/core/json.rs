@@ -47,6 +47,7 @@ impl<'a> Json<'a> {
     }
 
     /// The next byte that is not JSON whitespace, not consumed.
+    #[inline(always)]
     pub fn peek(&mut self) -> Option<u8> {
         while let Some(&b) = self.bytes.get(self.at) {
             if !matches!(b, b' ' | b'\t' | b'\n' | b'\r') {
@@ -57,6 +58,7 @@ impl<'a> Json<'a> {
         None
     }
 
+    #[inline(always)]
     fn eat(&mut self, byte: u8) -> Parsed<()> {
         if self.peek() != Some(byte) {
             return Err(Invalid);
@@ -65,6 +67,7 @@ impl<'a> Json<'a> {
         Ok(())
     }
 
+    #[inline(always)]
     fn next_byte(&mut self) -> Parsed<u8> {
         let b = *self.bytes.get(self.at).ok_or(Invalid)?;
         self.at += 1;

@@ -3,9 +3,8 @@
 //! checked) so the hot path only looks keys up (SPEC §3, §5 limits).
 
 use ed25519_dalek::VerifyingKey;
-use hmac::{Hmac, Mac};
-use sha2::{Sha256, Sha384, Sha512};
 
+use super::hmac_sha2::HmacKey;
 use super::json::{Invalid, Json, Parsed};
 use super::jwk::RawJwk;
 use super::{b64url_decode, Algorithm, Jwk, KeyKind, KeyNeed, Reason, RuntimeKey};
@@ -49,43 +48,6 @@ impl Default for KeysetLimits {
         KeysetLimits {
             max_bytes: 64 * 1024,
             max_keys: 100,
-        }
-    }
-}
-
-/// HMAC state with the key already absorbed, per hash.
-#[derive(Clone)]
-pub(crate) enum HmacKey {
-    Sha256(Box<Hmac<Sha256>>),
-    Sha384(Box<Hmac<Sha384>>),
-    Sha512(Box<Hmac<Sha512>>),
-}
-
-impl HmacKey {
-    /// RFC 7518 §3.2: a key at least as long as the hash output.
-    fn new(alg: Algorithm, k: &[u8]) -> Option<HmacKey> {
-        if k.len() < alg.hash_bytes() {
-            return None;
-        }
-        Some(match alg {
-            Algorithm::Hs256 => HmacKey::Sha256(Box::new(Hmac::new_from_slice(k).ok()?)),
-            Algorithm::Hs384 => HmacKey::Sha384(Box::new(Hmac::new_from_slice(k).ok()?)),
-            Algorithm::Hs512 => HmacKey::Sha512(Box::new(Hmac::new_from_slice(k).ok()?)),
-            _ => return None,
-        })
-    }
-
-    /// Constant-time comparison of the MAC.
-    fn verify(&self, input: &[u8], signature: &[u8]) -> bool {
-        fn check<M: Mac + Clone>(mac: &M, input: &[u8], signature: &[u8]) -> bool {
-            let mut mac = mac.clone();
-            mac.update(input);
-            mac.verify_slice(signature).is_ok()
-        }
-        match self {
-            HmacKey::Sha256(mac) => check(&**mac, input, signature),
-            HmacKey::Sha384(mac) => check(&**mac, input, signature),
-            HmacKey::Sha512(mac) => check(&**mac, input, signature),
         }
     }
 }

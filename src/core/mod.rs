@@ -8,6 +8,7 @@ mod b64;
 pub mod cache;
 mod cache_control;
 mod claims;
+mod hmac_sha2;
 mod json;
 mod json_depth;
 mod jwk;

@@ -29,8 +29,8 @@ impl TypeExpectation {
 /// RFC 7515 §4.1.9: `typ` is a media type, case-insensitive, `application/` may be omitted.
 fn same_media_type(a: &str, b: &str) -> bool {
     fn short(t: &str) -> &str {
-        match t.get(..12) {
-            Some(prefix) if prefix.eq_ignore_ascii_case("application/") => &t[12..],
+        match (t.get(..12), t.get(12..)) {
+            (Some(prefix), Some(rest)) if prefix.eq_ignore_ascii_case("application/") => rest,
             _ => t,
         }
     }

@@ -2,6 +2,7 @@
 //! anything lives in `crate::core`; this layer only converts values and drives I/O.
 //! Nothing here may panic: a wasm panic aborts the whole isolate.
 
+mod allocator;
 mod options;
 mod outcome;
 mod runtime;

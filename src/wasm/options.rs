@@ -1,10 +1,10 @@
 //! Reading the JavaScript options object (SPEC §6). Every option is checked at construction: an
 //! unknown name or a wrong type throws a `TypeError` that names the option.
 
-use js_sys::{Array, TypeError};
+use js_sys::Array;
 use wasm_bindgen::{JsCast, JsValue};
 
-use super::runtime::pick_options;
+use super::runtime::{option_error, option_range_error, pick_options};
 
 use crate::core::cache::CacheConfig;
 use crate::core::{Algorithm, KeysetLimits, TypeExpectation, VerifyOptions};
@@ -47,18 +47,10 @@ pub const VERIFIER_OPTIONS: &[&str] = &[
 /// Ten years: larger durations are certainly mistakes.
 const MAX_SECONDS: f64 = 315_360_000.0;
 
-/// The expected range in words. Bounds are printed as integers: formatting floats would link
-/// float-printing code into the wasm for an error message.
-fn number_range(min: f64, max: f64) -> String {
-    if min > 0.0 && min < 1.0 {
-        format!("a number above 0, at most {}", max as u64)
-    } else {
-        format!("a number from {} to {}", min as u64, max as u64)
-    }
-}
-
+/// A `TypeError` naming the option. The message is put together in JavaScript (js/glue.js):
+/// string formatting in Rust would cost the `.wasm` its formatting machinery.
 pub fn type_error(option: &str, expected: &str) -> JsValue {
-    TypeError::new(&format!("jwtedge: option \"{option}\" must be {expected}")).into()
+    option_error(option, expected)
 }
 
 thread_local! {
@@ -156,7 +148,7 @@ impl Options {
                 .as_f64()
                 .filter(|n| n.is_finite() && *n >= min && *n <= max)
                 .map(Some)
-                .ok_or_else(|| type_error(name, &number_range(min, max))),
+                .ok_or_else(|| option_range_error(name, min, max)),
         }
     }
 

@@ -58,6 +58,14 @@ extern "C" {
         if_invalid: &JsValue,
     ) -> JsValue;
 
+    /// `TypeError: jwtedge: option "<option>" must be <expected>`.
+    #[wasm_bindgen(js_name = optionError)]
+    pub fn option_error(option: &str, expected: &str) -> JsValue;
+
+    /// [`option_error`] for a number outside `[min, max]`, the bounds written as integers.
+    #[wasm_bindgen(js_name = optionRangeError)]
+    pub fn option_range_error(option: &str, min: f64, max: f64) -> JsValue;
+
     #[wasm_bindgen(js_name = isCloudflareWorkers)]
     pub fn is_cloudflare_workers() -> bool;
 

@@ -228,6 +228,10 @@ export function optionRangeError(option, min, max) {
   return optionError(option, min > 0 && min < 1 ? `a number above 0, at most ${high}` : `a number from ${low} to ${high}`);
 }
 
+export function statsObject(fetches, notModified, failures, cacheHits, keys) {
+  return { fetches, notModified, failures, cacheHits, keys };
+}
+
 export function isCloudflareWorkers() {
   return globalThis.navigator?.userAgent === "Cloudflare-Workers";
 }

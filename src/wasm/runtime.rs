@@ -66,6 +66,16 @@ extern "C" {
     #[wasm_bindgen(js_name = optionRangeError)]
     pub fn option_range_error(option: &str, min: f64, max: f64) -> JsValue;
 
+    /// `{fetches, notModified, failures, cacheHits, keys}` (`Verifier.stats()`).
+    #[wasm_bindgen(js_name = statsObject)]
+    pub fn stats_object(
+        fetches: f64,
+        not_modified: f64,
+        failures: f64,
+        cache_hits: f64,
+        keys: f64,
+    ) -> JsValue;
+
     #[wasm_bindgen(js_name = isCloudflareWorkers)]
     pub fn is_cloudflare_workers() -> bool;
 

@@ -5,13 +5,15 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use js_sys::{Object, Promise, Reflect, Uint8Array};
+use js_sys::{Promise, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{future_to_promise, JsFuture};
 
 use super::options::{type_error, Options, VERIFIER_OPTIONS};
 use super::outcome::{rejected, to_js};
-use super::runtime::{fetch_keyset, is_cloudflare_workers, now_ms, settled_or_timeout};
+use super::runtime::{
+    fetch_keyset, is_cloudflare_workers, now_ms, settled_or_timeout, stats_object,
+};
 use super::runtime_check::{check_by_runtime, Checked, RuntimeKeys};
 use super::token_text::with_token;
 use super::webcrypto::ed25519_via_webcrypto;
@@ -127,17 +129,13 @@ impl Verifier {
     pub fn stats(&self) -> JsValue {
         let state = self.inner.state.borrow();
         let s = state.cache.stats();
-        let object = Object::new();
-        for (name, value) in [
-            ("fetches", s.fetches as f64),
-            ("notModified", s.not_modified as f64),
-            ("failures", s.failures as f64),
-            ("cacheHits", s.cache_hits as f64),
-            ("keys", state.cache.key_count() as f64),
-        ] {
-            let _ = Reflect::set(&object, &JsValue::from_str(name), &JsValue::from_f64(value));
-        }
-        object.into()
+        stats_object(
+            s.fetches as f64,
+            s.not_modified as f64,
+            s.failures as f64,
+            s.cache_hits as f64,
+            state.cache.key_count() as f64,
+        )
     }
 }
 

@@ -1,6 +1,6 @@
 //! Serving connections (SPEC §7 "Serving"): the accept loop, the per-connection timeouts, the
 //! cap on open connections, lingering close, and graceful shutdown with a deadline. The routes
-//! themselves are `http.rs`; this module only moves bytes between sockets and the router.
+//! themselves are `http/`; this module only moves bytes between sockets and the router.
 //!
 //! - Header timeout: a request's headers must be complete `header_timeout` after its first byte
 //!   (for a new connection: after accept), or the connection is closed.

@@ -27,7 +27,7 @@ use axum::Router;
 
 use super::service::{now_ms, Origin};
 
-/// The console's routes, merged into the origin's router (`http.rs`) under its body limits and
+/// The console's routes, merged into the origin's router (`http/mod.rs`) under its body limits and
 /// request log (which records the route template only: no form field reaches a log).
 pub fn router() -> Router<Arc<Origin>> {
     Router::new()

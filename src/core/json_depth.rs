@@ -1,5 +1,6 @@
-//! A nesting-depth guard run before any JSON parser sees untrusted bytes (SPEC §4, §9), so
-//! hostile input cannot drive a parser into deep recursion.
+//! A nesting-depth guard run before a general JSON parser (the origin's serde_json) sees
+//! untrusted bytes (SPEC §4, §9), so hostile input cannot drive it into deep recursion. The
+//! verifier's own reader (`json.rs`) enforces the same [`MAX_JSON_DEPTH`] as it reads.
 
 /// JSON nested deeper than this is `malformed`.
 pub const MAX_JSON_DEPTH: usize = 32;

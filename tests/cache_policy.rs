@@ -340,16 +340,25 @@ fn a_fetch_that_never_settles_is_taken_over_after_the_timeout() {
     let Plan::Fetch(first) = cache.plan(0, &ed1()) else {
         panic!()
     };
-    // Its starter was cancelled: the result never arrives. Waiters wait at most the timeout…
-    assert!(matches!(cache.plan(4999, &ed1()), Plan::Wait { .. }));
+    // Its starter was cancelled: the result never arrives. Waiters wait at most the timeout
+    // and the grace (a waiter waking at the timeout itself waits on: the fetch is about to fail)…
+    let takeover = 5000 + jwtedge::core::cache::TAKEOVER_GRACE_MS;
+    assert!(matches!(cache.plan(5000, &ed1()), Plan::Wait { .. }));
+    assert!(matches!(
+        cache.plan(takeover - 1, &ed1()),
+        Plan::Wait { .. }
+    ));
     // …then one of them fetches itself, and the others wait for that one.
-    let Plan::Fetch(second) = cache.plan(5000, &ed1()) else {
+    let Plan::Fetch(second) = cache.plan(takeover, &ed1()) else {
         panic!("no takeover")
     };
     assert_ne!(first.id, second.id);
-    assert!(matches!(cache.plan(5001, &ed1()), Plan::Wait { id } if id == second.id));
-    cache.fetch_finished(5100, second.id, ok_body(leak(common::jwks())));
-    assert!(matches!(cache.plan(5100, &ed1()), Plan::Verify(_)));
+    assert!(matches!(cache.plan(takeover + 1, &ed1()), Plan::Wait { id } if id == second.id));
+    cache.fetch_finished(takeover + 100, second.id, ok_body(leak(common::jwks())));
+    assert!(matches!(
+        cache.plan(takeover + 100, &ed1()),
+        Plan::Verify(_)
+    ));
     // A late result of the abandoned fetch cannot roll the keyset back.
     cache.fetch_finished(
         6000,

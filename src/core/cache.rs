@@ -37,7 +37,18 @@ impl Default for CacheConfig {
     }
 }
 
+/// How long past its timeout a fetch in flight still counts as live. The runtime settles an
+/// aborted fetch a moment after its timer fires; without this grace, a waiter whose own timer
+/// fired first would take over a fetch that was about to fail, and the next waiter that one,
+/// each making another request to an origin that hangs.
+pub const TAKEOVER_GRACE_MS: u64 = 500;
+
 impl CacheConfig {
+    /// When a fetch in flight is deemed dead and may be taken over: its timeout plus the grace.
+    pub fn takeover_after_ms(&self) -> u64 {
+        self.fetch_timeout_ms.saturating_add(TAKEOVER_GRACE_MS)
+    }
+
     /// How long a response keeps the keyset fresh (SPEC §5), from its raw `Cache-Control` and
     /// `Age` headers. In this order:
     /// 1. the origin's lifetime: `max-age`, the default when absent, 0 for `no-store`/`no-cache`;
@@ -67,8 +78,8 @@ pub enum Plan {
     Verify(Arc<Keyset>),
     /// Start this fetch, then report it with `fetch_finished` and plan again.
     Fetch(FetchTicket),
-    /// Another verification's fetch is in flight: wait for it (at most the fetch timeout), then
-    /// plan again.
+    /// Another verification's fetch is in flight: wait for it (at most
+    /// [`CacheConfig::takeover_after_ms`]), then plan again.
     Wait { id: u64 },
     /// No usable keyset: `fetch_failed` or `invalid_keyset`.
     Unavailable(Reason),
@@ -173,7 +184,7 @@ impl KeysetCache {
     pub fn plan(&mut self, now_ms: u64, need: &KeyNeed<'_>) -> Plan {
         let in_flight_live = self
             .in_flight
-            .is_some_and(|f| now_ms.saturating_sub(f.started_ms) < self.config.fetch_timeout_ms);
+            .is_some_and(|f| now_ms.saturating_sub(f.started_ms) < self.config.takeover_after_ms());
         if in_flight_live {
             // Whoever needs the origin waits for the fetch already running.
             if let Some(keyset) = self.keyset.as_ref().filter(|k| k.has(need)) {
@@ -186,7 +197,8 @@ impl KeysetCache {
                 id: self.in_flight.map_or(0, |f| f.id),
             };
         }
-        // A fetch in flight past its timeout is dead (its starter may be gone): take it over.
+        // A fetch in flight past its timeout (and the grace) is dead (its starter may be gone):
+        // take it over.
         let may_fetch = self.in_flight.is_some()
             || self
                 .last_attempt_ms

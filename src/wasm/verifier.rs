@@ -196,7 +196,7 @@ impl Inner {
                 .as_ref()
                 .map(|(_, p)| p.clone());
             if let Some(promise) = joined {
-                let wait = settled_or_timeout(&promise, self.config.fetch_timeout_ms as f64);
+                let wait = settled_or_timeout(&promise, self.config.takeover_after_ms() as f64);
                 let _ = JsFuture::from(wait).await;
             }
             match self.step(token) {

@@ -158,8 +158,8 @@ if (origin) {
 const sections = [];
 sections.push(`# Performance
 
-Written by \`bash bench/run.sh\` on ${meta.date}. Every number below comes from that one run; re-run
-it to refresh this page. A smoke run (one short round of everything) is part of
+Written by \`bash bench/run.sh\` on ${meta.date}. Every number in the tables comes from that one
+run (the notes at the end quote other measurements with their dates); re-run it to refresh this page. A smoke run (one short round of everything) is part of
 \`scripts/test.sh\`, so the benchmarks cannot rot.
 
 - Machine: ${meta.cpu}, ${meta.cores} cores, ${meta.os}. Shared and not isolated: treat
@@ -214,8 +214,9 @@ if (native) {
 | HS256 | ${native.HS256.toFixed(3)} µs |
 | EdDSA | ${native.EdDSA.toFixed(3)} µs |
 
-Native SHA-256 uses the CPU's SHA extensions, wasm cannot; Ed25519 natively uses 64-bit limbs,
-in wasm 32-bit ones.
+The core computes SHA-256 with its own written-out compression (src/core/hmac_sha2.rs) on every
+target, so natively too it uses no CPU SHA extensions; Ed25519 natively uses 64-bit limbs, in
+wasm 32-bit ones.
 `);
 }
 if (cold) sections.push(readFileSync(join(dir, "coldstart.md"), "utf8"));

@@ -106,8 +106,28 @@ try {
   show("upstream saw", seenIdentity());
   expect(r.status === 200 && seenIdentity().sub === "alice", "200, and the upstream sees alice");
 
+  say("is the next key ready to sign? GET /keys/adoption (which keyset versions the edges hold)");
+  const adoption = await originCall("GET", "/keys/adoption", { token: adminToken });
+  show("keyset requests", adoption.counts);
+  show("next key ready", adoption.readiness);
   say("rotate the signing key: POST /keys/rotate (what the schedule does every rotation_interval)");
-  const rotated = await originCall("POST", "/keys/rotate", { token: adminToken });
+  let rotated;
+  if (adoption.readiness?.ready) {
+    rotated = await originCall("POST", "/keys/rotate", { token: adminToken });
+  } else {
+    // A manual rotation waits until every edge can hold the next key (one keyset max-age after it
+    // was published, and no edge still on a keyset without it): the origin answers 409.
+    const refused = await fetch(`${originUrl}/keys/rotate`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${adminToken}` },
+      signal: AbortSignal.timeout(10_000),
+    });
+    const body = await refused.json();
+    show("without force", `${refused.status} ${body.error}: ${body.message}`);
+    expect(refused.status === 409 && body.error === "next_key_not_ready", "409 next_key_not_ready");
+    show("so, for the demo", "POST /keys/rotate?force=true (the edge fetched the keyset with the next key in it)");
+    rotated = await originCall("POST", "/keys/rotate?force=true", { token: adminToken });
+  }
   show("previous / current / next", `${rotated.previous} / ${rotated.current} / ${rotated.next}`);
 
   say("the old access token still passes (its key stays published until its tokens expire)");

@@ -372,3 +372,61 @@ fn options_with_keyset_url(url: &str) -> JsValue {
     Reflect::set(&options, &"keysetUrl".into(), &url.into()).unwrap();
     options.into()
 }
+
+/// The `.wasm`'s own allocator (src/wasm/allocator.rs, the global allocator of this test too):
+/// blocks of many sizes and alignments, freed and reused in a scrambled order, grown by
+/// `realloc` across size classes and past a memory page, never overlap and keep their bytes.
+#[wasm_bindgen_test]
+fn the_allocator_keeps_every_block_apart_and_intact() {
+    let mut seed: u32 = 0x9e37_79b9;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        seed
+    };
+    let fill = |len: usize, tag: u32| -> Vec<u8> {
+        (0..len).map(|i| (i as u32).wrapping_mul(31).wrapping_add(tag) as u8).collect()
+    };
+    let mut live: Vec<(u32, Vec<u8>)> = Vec::new();
+    let mut wide: Vec<Vec<u128>> = Vec::new();
+    for round in 0..2_000u32 {
+        let len = match next() % 10 {
+            0 => (next() % 200_000) as usize, // past a 64 KiB page
+            1 => 0,
+            _ => (next() % 300) as usize,
+        };
+        live.push((round, fill(len, round)));
+        if round % 7 == 0 {
+            let v: Vec<u128> = (0..(next() % 40) as u128).collect();
+            assert_eq!(v.as_ptr() as usize % std::mem::align_of::<u128>(), 0);
+            wide.push(v);
+        }
+        if next() % 3 == 0 && !live.is_empty() {
+            let at = next() as usize % live.len();
+            let (tag, block) = live.swap_remove(at);
+            assert!(block == fill(block.len(), tag), "block {tag} was overwritten");
+        }
+        if next() % 5 == 0 && !live.is_empty() {
+            // realloc: grow a block into another class, its bytes carried over.
+            let at = next() as usize % live.len();
+            let (tag, block) = &mut live[at];
+            let old = block.len();
+            block.extend((old..old * 2 + 9).map(|i| (i as u32).wrapping_mul(31).wrapping_add(*tag) as u8));
+        }
+    }
+    for (tag, block) in &live {
+        assert!(*block == fill(block.len(), *tag), "block {tag} was overwritten");
+    }
+    for v in &wide {
+        assert!(v.iter().enumerate().all(|(i, x)| *x == i as u128));
+    }
+    // No two live blocks share a byte.
+    let mut spans: Vec<(usize, usize)> = live
+        .iter()
+        .filter(|(_, b)| b.capacity() > 0)
+        .map(|(_, b)| (b.as_ptr() as usize, b.as_ptr() as usize + b.capacity()))
+        .collect();
+    spans.sort_unstable();
+    assert!(spans.windows(2).all(|w| w[0].1 <= w[1].0), "two live blocks overlap");
+}

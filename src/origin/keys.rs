@@ -568,6 +568,22 @@ pub fn diff<'a>(
     (inserted, updated)
 }
 
+/// A `next` EdDSA key record made at `created_at`, for the tests of the modules that judge keys.
+#[cfg(test)]
+pub(crate) fn next_key_for_tests(kid: &str, created_at: i64) -> KeyRecord {
+    KeyRecord {
+        kid: kid.into(),
+        alg: Algorithm::EdDsa,
+        state: KeyState::Next,
+        created_at,
+        activated_at: None,
+        deactivated_at: None,
+        revoked_at: None,
+        public_key: vec![0; 32],
+        sealed_secret: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -81,22 +81,7 @@ pub fn readiness(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::origin::algorithm::Algorithm;
-    use crate::origin::keys::KeyState;
-
-    fn key(kid: &str, created_at: i64) -> KeyRecord {
-        KeyRecord {
-            kid: kid.into(),
-            alg: Algorithm::EdDsa,
-            state: KeyState::Next,
-            created_at,
-            activated_at: None,
-            deactivated_at: None,
-            revoked_at: None,
-            public_key: vec![0; 32],
-            sealed_secret: None,
-        }
-    }
+    use crate::origin::keys::next_key_for_tests as key;
 
     #[test]
     fn readiness_waits_for_publication() {

@@ -241,22 +241,7 @@ fn classify(st: &State, value: &str, served: &str, served_id: u64) -> (Presented
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::origin::algorithm::Algorithm;
-    use crate::origin::keys::{KeyRecord, KeyState};
-
-    fn key(kid: &str, created_at: i64) -> KeyRecord {
-        KeyRecord {
-            kid: kid.into(),
-            alg: Algorithm::EdDsa,
-            state: KeyState::Next,
-            created_at,
-            activated_at: None,
-            deactivated_at: None,
-            revoked_at: None,
-            public_key: vec![0; 32],
-            sealed_secret: None,
-        }
-    }
+    use crate::origin::keys::next_key_for_tests as key;
 
     fn kids(k: &[&str]) -> Vec<String> {
         k.iter().map(|s| s.to_string()).collect()

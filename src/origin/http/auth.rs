@@ -38,16 +38,8 @@ pub(super) fn require(
 
 #[cfg(test)]
 mod tests {
+    use super::super::headers_for_tests as headers;
     use super::*;
-    use axum::http::HeaderValue;
-
-    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        for (k, v) in pairs {
-            h.insert(*k, HeaderValue::from_str(v).unwrap());
-        }
-        h
-    }
 
     #[test]
     fn bearer_parsing() {

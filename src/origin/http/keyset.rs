@@ -179,13 +179,7 @@ fn metadata_for(
 mod tests {
     use super::*;
 
-    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        for (k, v) in pairs {
-            h.insert(*k, HeaderValue::from_str(v).unwrap());
-        }
-        h
-    }
+    use super::super::headers_for_tests as headers;
 
     #[test]
     fn if_none_match() {

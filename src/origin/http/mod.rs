@@ -121,3 +121,13 @@ fn no_store(mut resp: Response) -> Response {
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     resp
 }
+
+/// A header map of `pairs`, for the tests of the handlers.
+#[cfg(test)]
+fn headers_for_tests(pairs: &[(&'static str, &str)]) -> axum::http::HeaderMap {
+    let mut h = axum::http::HeaderMap::new();
+    for (k, v) in pairs {
+        h.insert(*k, axum::http::HeaderValue::from_str(v).unwrap());
+    }
+    h
+}
